@@ -1,0 +1,3 @@
+from openprepaid.cli import main
+
+raise SystemExit(main())
