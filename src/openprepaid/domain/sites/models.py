@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from openprepaid.domain.validation import OneQueryChecks
 from openprepaid.protocol.profiles import PROFILES, Protocol
 
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400)
@@ -108,7 +109,7 @@ class UnitKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Unit(models.Model):
+class Unit(OneQueryChecks):
     """A rentable space (shop, office, stall) or a public area with its own meter."""
 
     site = models.ForeignKey(
@@ -167,7 +168,7 @@ class Parity(models.TextChoices):
 TCP_TRANSPORTS = (Transport.TRANSPARENT_TCP, Transport.MODBUS_TCP)
 
 
-class Gateway(models.Model):
+class Gateway(OneQueryChecks):
     """A gateway (通讯管理机) forwarding one RS-485 bus, or a serial port of this server.
 
     ``baud_rate`` and ``parity`` are the bus's line settings: for a serial port they configure
@@ -277,7 +278,7 @@ DLT645_ADDRESS = r"^[0-9]{12}$"
 MODBUS_UNIT_ID = r"^([1-9]|[1-9][0-9]|1[0-9][0-9]|2[0-3][0-9]|24[0-7])$"
 
 
-class Meter(models.Model):
+class Meter(OneQueryChecks):
     """A prepaid meter on a gateway's bus, serving one unit."""
 
     gateway = models.ForeignKey(

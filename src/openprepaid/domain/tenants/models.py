@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from openprepaid.domain.validation import OneQueryChecks
+
 MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"
 
 
@@ -21,7 +23,7 @@ class TenantStatus(models.TextChoices):
     ARCHIVED = "archived", _("Archived")
 
 
-class Tenant(models.Model):
+class Tenant(OneQueryChecks):
     site = models.ForeignKey(
         "sites.Site", verbose_name=_("site"), on_delete=models.PROTECT, related_name="tenants"
     )
@@ -74,7 +76,7 @@ class AccountStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
-class Account(models.Model):
+class Account(OneQueryChecks):
     """A tenant's prepaid account. It is registered before the first purchase, open while
     selling, and closed with a final settlement."""
 
@@ -121,7 +123,7 @@ class Account(models.Model):
         return self.site
 
 
-class AccountMeter(models.Model):
+class AccountMeter(OneQueryChecks):
     """A meter's membership of an account, from ``attached_at`` until ``detached_at``."""
 
     account = models.ForeignKey(

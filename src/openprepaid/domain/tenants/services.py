@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,12 +64,13 @@ def archive_tenant(tenant: Tenant, *, acting_user) -> Tenant:
 
 
 def _next_account_number(site: Site) -> str:
-    # The site row lock serialises number allocation between concurrent registrations.
+    # The site row lock serialises number allocation between concurrent registrations; the
+    # numbers have a fixed width, so the greatest text is the greatest number.
     Site.objects.select_for_update().filter(pk=site.pk).first()
-    numbers = Account.objects.filter(site=site, number__regex=r"^A[0-9]{6}$").values_list(
-        "number", flat=True
-    )
-    return f"A{max((int(n[1:]) for n in numbers), default=0) + 1:06d}"
+    last = Account.objects.filter(site=site, number__regex=r"^A[0-9]{6}$").aggregate(
+        last=Max("number")
+    )["last"]
+    return f"A{int(last[1:]) + 1 if last else 1:06d}"
 
 
 @transaction.atomic
