@@ -8,6 +8,7 @@
 | OPENPREPAID_DEBUG           | false                                               |
 | OPENPREPAID_ALLOWED_HOSTS   | ``localhost,127.0.0.1,[::1]``                       |
 | OPENPREPAID_TIME_ZONE       | ``Asia/Shanghai``                                   |
+| OPENPREPAID_LANGUAGE        | ``zh-hans`` (the console's language until an operator switches) |
 | OPENPREPAID_LOCKOUT_FAILURES| 5 failed logins (per user name and address)         |
 | OPENPREPAID_LOCKOUT_MINUTES | 15                                                  |
 """
@@ -82,7 +83,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "openprepaid.web.language.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -147,7 +148,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "console/locked_out.html"
 AXES_VERBOSE = False
 
-LANGUAGE_CODE = "zh-hans"
+# The console speaks this language until an operator picks another with the switch.
+LANGUAGE_CODE = env.str("OPENPREPAID_LANGUAGE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = env.str("OPENPREPAID_TIME_ZONE", "Asia/Shanghai")

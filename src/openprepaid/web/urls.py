@@ -5,3 +5,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("openprepaid.web.console.urls")),
 ]
+
+handler403 = "openprepaid.web.console.views.errors.permission_denied"
+handler404 = "openprepaid.web.console.views.errors.page_not_found"

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 
 from openprepaid.domain.audit.services import record
 from openprepaid.domain.changes import create_record, update_record
-from openprepaid.domain.errors import ConflictError, ServiceError
+from openprepaid.domain.errors import ConflictError, PermissionDeniedError, ServiceError
 from openprepaid.domain.operators.models import Operator
-from openprepaid.domain.operators.permissions import require
+from openprepaid.domain.operators.permissions import require, visible_site_ids
 from openprepaid.domain.operators.roles import Capability, Role
 
 PROFILE_FIELDS = {"first_name", "last_name", "email", "mobile", "role", "is_active"}
@@ -25,6 +25,24 @@ def _check_password(password: str, operator: Operator | None = None) -> None:
         validate_password(password, user=operator)
     except ValidationError as error:
         raise ServiceError(field_errors={"password": list(error.messages)}) from None
+
+
+def _check_site_scope(acting_user, sites: Iterable | None, operator: Operator | None = None):
+    """An administrator limited to some sites manages only operators limited to sites among
+    theirs, and cannot grant other sites or every site."""
+    allowed = visible_site_ids(acting_user)
+    if allowed is None:
+        return
+    if operator is not None:
+        current = set(operator.sites.values_list("id", flat=True))
+        if not current or not current <= allowed:
+            raise PermissionDeniedError(_("You are not allowed to do this."))
+    if sites is not None:
+        chosen = {s.pk for s in sites}
+        if not chosen or not chosen <= allowed:
+            raise PermissionDeniedError(
+                field_errors={"sites": [_("Choose one or more of your own sites.")]}
+            )
 
 
 def _set_sites(operator: Operator, sites: Iterable) -> list[int]:
@@ -39,6 +57,8 @@ def create_operator(
     *, acting_user, username: str, password: str, role: str, sites: Iterable = (), **profile
 ) -> Operator:
     require(acting_user, Capability.MANAGE_OPERATORS)
+    sites = list(sites)
+    _check_site_scope(acting_user, sites)
     if set(profile) - PROFILE_FIELDS:
         raise TypeError(f"unexpected fields: {sorted(set(profile) - PROFILE_FIELDS)}")
     candidate = Operator(username=username.strip(), role=role, **profile)
@@ -66,6 +86,8 @@ def create_operator(
 @transaction.atomic
 def update_operator(operator: Operator, *, acting_user, sites=None, **changes) -> Operator:
     require(acting_user, Capability.MANAGE_OPERATORS)
+    sites = None if sites is None else list(sites)
+    _check_site_scope(acting_user, sites, operator)
     if set(changes) - PROFILE_FIELDS:
         raise TypeError(f"unexpected fields: {sorted(set(changes) - PROFILE_FIELDS)}")
     if operator.pk == getattr(acting_user, "pk", None) and (
@@ -91,6 +113,7 @@ def update_operator(operator: Operator, *, acting_user, sites=None, **changes) -
 def set_password(operator: Operator, *, acting_user, password: str) -> Operator:
     if getattr(acting_user, "pk", None) != operator.pk:
         require(acting_user, Capability.MANAGE_OPERATORS)
+        _check_site_scope(acting_user, None, operator)
     _check_password(password, operator)
     operator.set_password(password)
     operator.save(update_fields=["password"])
@@ -104,6 +127,7 @@ def unlock_operator(operator: Operator, *, acting_user) -> int:
     from axes.utils import reset
 
     require(acting_user, Capability.MANAGE_OPERATORS)
+    _check_site_scope(acting_user, None, operator)
     cleared = reset(username=operator.get_username())
     record(acting_user=acting_user, action="operator.unlock", obj=operator, note=f"{cleared}")
     return cleared

@@ -1,0 +1,119 @@
+"""How stored codes read on a page: system-log actions and the colours of status badges."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+ACTIONS = {
+    "site.create": _("Create site"),
+    "site.update": _("Change site"),
+    "building.create": _("Add building"),
+    "floor.create": _("Add floor"),
+    "unit.create": _("Create unit"),
+    "unit.update": _("Change unit"),
+    "unit.retire": _("Retire unit"),
+    "gateway.create": _("Create gateway"),
+    "gateway.update": _("Change gateway"),
+    "gateway.retire": _("Retire gateway"),
+    "meter.create": _("Create meter"),
+    "meter.update": _("Change meter"),
+    "meter.retire": _("Retire meter"),
+    "tenant.create": _("Create tenant"),
+    "tenant.update": _("Change tenant"),
+    "tenant.archive": _("Archive tenant"),
+    "account.register": _("Register account"),
+    "account.attach_meters": _("Attach meters to account"),
+    "operator.create": _("Create operator"),
+    "operator.update": _("Change operator"),
+    "operator.set_sites": _("Set operator's sites"),
+    "operator.set_password": _("Set password"),
+    "operator.unlock": _("Unlock login"),
+    "operator.login": _("Log in"),
+    "operator.logout": _("Log out"),
+    "operator.locked_out": _("Login locked"),
+    "configuration.import": _("Import configuration"),
+    "configuration.export": _("Export configuration"),
+}
+
+VERBS = {
+    "create": pgettext_lazy("log action", "create"),
+    "update": pgettext_lazy("log action", "change"),
+    "retire": pgettext_lazy("log action", "retire"),
+    "archive": pgettext_lazy("log action", "archive"),
+}
+
+# Subjects of actions that are not a model.
+SUBJECTS = {"configuration": _("configuration")}
+
+
+def model_label(model_name: str) -> str:
+    for model in apps.get_models():
+        if model._meta.model_name == model_name:
+            return str(model._meta.verbose_name)
+    return str(SUBJECTS.get(model_name, model_name))
+
+
+def action_label(action: str) -> str:
+    """``unit.create`` → "Create unit" (translated). An action not listed reads as verb and
+    subject; unknown parts are shown as they are."""
+    if action in ACTIONS:
+        return str(ACTIONS[action])
+    subject, _sep, verb = action.partition(".")
+    if not verb:
+        return action
+    return _("%(verb)s %(subject)s") % {
+        "verb": VERBS.get(verb, verb.replace("_", " ")),
+        "subject": model_label(subject),
+    }
+
+
+def field_label(model_name: str, field: str) -> str:
+    for model in apps.get_models():
+        if model._meta.model_name == model_name:
+            try:
+                return str(model._meta.get_field(field).verbose_name)
+            except FieldDoesNotExist:  # a field that no longer exists shows its name
+                return field
+    return field
+
+
+#: Readable names of the meter model profiles (the protocol registry's names are English only).
+PROFILE_LABELS = {
+    "dlt645-prepaid-1p": _(
+        "DL/T 645-2007 prepaid meter, single-phase (2013 cost-control additions)"
+    ),
+    "dlt645-prepaid-3p": _(
+        "DL/T 645-2007 prepaid meter, three-phase (2013 cost-control additions)"
+    ),
+    "acrel-ddsy1352": _("Acrel DDSY1352-NK single-phase prepaid meter, Modbus-RTU"),
+    "acrel-dtsy1352": _("Acrel DTSY1352-NK three-phase prepaid meter, Modbus-RTU"),
+}
+
+
+def profile_label(code: str) -> str:
+    from openprepaid.protocol.profiles import PROFILES
+
+    if code in PROFILE_LABELS:
+        return str(PROFILE_LABELS[code])
+    profile = PROFILES.get(code)
+    return profile.name if profile is not None else code
+
+
+#: Bootstrap colour of the badge for a status value (units, gateways, meters, tenants, accounts).
+BADGE_COLOURS = {
+    "active": "success",
+    "retired": "secondary",
+    "archived": "secondary",
+    "not_opened": "light",
+    "opened": "success",
+    "registered": "info",
+    "open": "success",
+    "closed": "secondary",
+    "created": "success",
+    "updated": "primary",
+    "unchanged": "light",
+    "error": "danger",
+}

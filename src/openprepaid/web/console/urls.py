@@ -1,0 +1,89 @@
+"""Console URLs. Names are ``<area>_<page>``: the area picks the highlighted navigation entry."""
+
+from django.urls import path
+
+from openprepaid.web.console.views import (
+    auth,
+    board,
+    configio,
+    gateways,
+    meters,
+    operators,
+    overview,
+    sites,
+    systemlog,
+    tenants,
+    units,
+)
+
+app_name = "console"
+urlpatterns = [
+    path("", overview.OverviewView.as_view(), name="home"),
+    path("login/", auth.ConsoleLoginView.as_view(), name="login"),
+    path("logout/", auth.ConsoleLogoutView.as_view(), name="logout"),
+    # meter board
+    path("board/", board.BoardView.as_view(), name="board"),
+    # sites, buildings, floors
+    path("sites/", sites.SiteListView.as_view(), name="site_list"),
+    path("sites/new/", sites.SiteCreateView.as_view(), name="site_create"),
+    path("sites/<int:pk>/", sites.SiteDetailView.as_view(), name="site_detail"),
+    path("sites/<int:pk>/edit/", sites.SiteEditView.as_view(), name="site_edit"),
+    path("sites/<int:pk>/buildings/new/", sites.BuildingCreateView.as_view(), name="site_building"),
+    path("sites/<int:pk>/floors/new/", sites.FloorCreateView.as_view(), name="site_floor"),
+    # units
+    path("units/", units.UnitListView.as_view(), name="unit_list"),
+    path("units/new/", units.UnitCreateView.as_view(), name="unit_create"),
+    path("units/<int:pk>/edit/", units.UnitEditView.as_view(), name="unit_edit"),
+    path("units/<int:pk>/retire/", units.UnitRetireView.as_view(), name="unit_retire"),
+    # gateways
+    path("gateways/", gateways.GatewayListView.as_view(), name="gateway_list"),
+    path("gateways/new/", gateways.GatewayCreateView.as_view(), name="gateway_create"),
+    path("gateways/<int:pk>/edit/", gateways.GatewayEditView.as_view(), name="gateway_edit"),
+    path("gateways/<int:pk>/retire/", gateways.GatewayRetireView.as_view(), name="gateway_retire"),
+    # meters
+    path("meters/", meters.MeterListView.as_view(), name="meter_list"),
+    path("meters/new/", meters.MeterCreateView.as_view(), name="meter_create"),
+    path("meters/<int:pk>/", meters.MeterDetailView.as_view(), name="meter_detail"),
+    path("meters/<int:pk>/edit/", meters.MeterEditView.as_view(), name="meter_edit"),
+    path("meters/<int:pk>/retire/", meters.MeterRetireView.as_view(), name="meter_retire"),
+    # tenants and accounts
+    path("tenants/", tenants.TenantListView.as_view(), name="tenant_list"),
+    path("tenants/new/", tenants.TenantCreateView.as_view(), name="tenant_create"),
+    path("tenants/<int:pk>/", tenants.TenantDetailView.as_view(), name="tenant_detail"),
+    path("tenants/<int:pk>/edit/", tenants.TenantEditView.as_view(), name="tenant_edit"),
+    path("tenants/<int:pk>/archive/", tenants.TenantArchiveView.as_view(), name="tenant_archive"),
+    path(
+        "tenants/<int:pk>/accounts/new/",
+        tenants.AccountRegisterView.as_view(),
+        name="tenant_account",
+    ),
+    # operators
+    path("operators/", operators.OperatorListView.as_view(), name="operator_list"),
+    path("operators/new/", operators.OperatorCreateView.as_view(), name="operator_create"),
+    path("operators/<int:pk>/edit/", operators.OperatorEditView.as_view(), name="operator_edit"),
+    path(
+        "operators/<int:pk>/password/",
+        operators.OperatorPasswordView.as_view(),
+        name="operator_password",
+    ),
+    path(
+        "operators/<int:pk>/unlock/", operators.OperatorUnlockView.as_view(), name="operator_unlock"
+    ),
+    # system log (read-only)
+    path("system-log/", systemlog.SystemLogListView.as_view(), name="systemlog_list"),
+    path("system-log/<int:pk>/", systemlog.SystemLogDetailView.as_view(), name="systemlog_detail"),
+    # quick configuration and export
+    path("configuration/", configio.ImportView.as_view(), name="configio"),
+    path("configuration/apply/", configio.ApplyImportView.as_view(), name="configio_apply"),
+    path(
+        "configuration/template.xlsx",
+        configio.TemplateDownloadView.as_view(),
+        name="configio_template",
+    ),
+    path(
+        "configuration/template/<slug:kind>.csv",
+        configio.CsvTemplateDownloadView.as_view(),
+        name="configio_csv",
+    ),
+    path("reports/export/", configio.ExportView.as_view(), name="export"),
+]
