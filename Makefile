@@ -4,6 +4,7 @@
 #   make test    install everything for tests, then ruff, import-linter and pytest
 #                (SQLite by default; set DATABASE_URL=postgres://… for PostgreSQL;
 #                PYTEST_ARGS="-k cli" passes options to pytest)
+#   make bench   the benchmarks in bench/ (figures go into the README)
 #   make setup / make setup-test / make clean
 # Stamp files (.venv/.installed*, node_modules/.installed, static/vendor/.installed) keep
 # repeat runs fast: each step runs again only when its inputs change.
@@ -24,7 +25,7 @@ DEMO_ARGS ?=
 PO_FILES := $(shell find src/openprepaid -path '*/locale/*/LC_MESSAGES/*.po' -not -path '*/.venv/*' 2>/dev/null)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help setup setup-test system-packages system-packages-test assets messages demo test clean
+.PHONY: help setup setup-test system-packages system-packages-test assets messages demo test bench clean
 
 help:
 	@sed -n '1,9s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -78,10 +79,13 @@ demo: setup
 	OPENPREPAID_DATA_DIR="$${OPENPREPAID_DATA_DIR:-$(CURDIR)/var}" $(BIN)/openprepaid demo $(DEMO_ARGS)
 
 test: setup-test
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
 	OPENPREPAID_DATA_DIR="$${OPENPREPAID_DATA_DIR:-$(CURDIR)/var/test}" \
 	  $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/bench_import.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) build dist src/*.egg-info var/test \
