@@ -3,6 +3,7 @@ the upload, upserts through the services, and turning service errors into column
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -19,7 +20,7 @@ from openprepaid.domain.operators.permissions import can
 from openprepaid.domain.operators.roles import Capability
 
 
-class RowImporter:
+class RowImporter(ABC):
     kind: ClassVar[Kind]
     capability: ClassVar[Capability] = Capability.CONFIGURE
 
@@ -28,9 +29,9 @@ class RowImporter:
         self.user = ctx.acting_user
         self.spec = TABLES[self.kind]
 
+    @abstractmethod
     def apply(self, number: int, cells: Cells) -> Outcome:
         """Create or update the row's record through the services; raise to fail the row."""
-        raise NotImplementedError
 
     def run(self, number: int, values: dict[str, str]) -> RowResult:
         """Import one row in its own savepoint: a failed row leaves no trace, the others go on."""

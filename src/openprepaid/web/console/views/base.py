@@ -13,6 +13,7 @@ a message, anything else → errors on the form.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from django.contrib import messages
@@ -59,15 +60,15 @@ class ConsoleMixin(LoginRequiredMixin):
         return super().get_context_data(**kwargs)
 
 
-class ObjectMixin:
+class ObjectMixin(ABC):
     """``get_queryset()`` must return only what the operator may see."""
 
     pk_url_kwarg = "pk"
     #: lookup path from the object to its site id, for the capability check
     site_attr: str | None = "site_id"
 
-    def get_queryset(self) -> QuerySet:
-        raise NotImplementedError
+    @abstractmethod
+    def get_queryset(self) -> QuerySet: ...
 
     def get_object(self) -> Model:
         if not hasattr(self, "object"):
@@ -102,7 +103,7 @@ def service_error(request, error: ServiceError, form=None) -> None:
         form.apply_service_error(error)
 
 
-class ConsoleListView(ConsoleMixin, ListView):
+class ConsoleListView(ConsoleMixin, ListView, ABC):
     template_name = "console/list.html"
     table_template: str = ""
     filter_class = None
@@ -114,8 +115,8 @@ class ConsoleListView(ConsoleMixin, ListView):
     #: the capability that shows the edit/retire actions of each row
     row_capability: Capability | None = None
 
-    def select(self, **filters) -> QuerySet:
-        raise NotImplementedError
+    @abstractmethod
+    def select(self, **filters) -> QuerySet: ...
 
     def get_queryset(self) -> QuerySet:
         self.filter_form = self.filter_class(self.request.GET, operator=self.request.user)
@@ -155,7 +156,7 @@ class ConsoleListView(ConsoleMixin, ListView):
         return response
 
 
-class ServiceFormView(ConsoleMixin, FormView):
+class ServiceFormView(ConsoleMixin, FormView, ABC):
     """``perform(form)`` calls the service and returns the object it made or changed."""
 
     template_name = "console/form.html"
@@ -169,11 +170,11 @@ class ServiceFormView(ConsoleMixin, FormView):
         kwargs["operator"] = self.request.user
         return kwargs
 
-    def perform(self, form) -> Model | None:
-        raise NotImplementedError
+    @abstractmethod
+    def perform(self, form) -> Model | None: ...
 
-    def get_success_url(self, result=None) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def get_success_url(self, result=None) -> str: ...
 
     def form_valid(self, form) -> HttpResponse:
         try:
@@ -215,11 +216,11 @@ class ConfirmView(ObjectMixin, ConsoleMixin, TemplateView):
     success_message: Any = _("Done.")
     danger = True
 
-    def perform(self, obj) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def perform(self, obj) -> None: ...
 
-    def get_success_url(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def get_success_url(self) -> str: ...
 
     def get_cancel_url(self) -> str:
         return self.get_success_url()
