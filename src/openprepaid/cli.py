@@ -5,6 +5,7 @@
     openprepaid load-sample [--force]                       load the sample site
     openprepaid create-admin --username U [--password P]    create or reset an administrator
     openprepaid manage ARGS...                              any Django management command
+    openprepaid decode HEX... | -                           decode DL/T 645 / Modbus-RTU frames
 
 This module only parses arguments and calls domain services; it holds no business rules.
 Django is set up lazily inside each handler, and domain modules are imported after that.
@@ -13,6 +14,7 @@ Django is set up lazily inside each handler, and domain modules are imported aft
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import string
@@ -87,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     manage.add_argument("django_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     manage.set_defaults(handler=lambda args: _manage(args.django_args))
+
+    decode = sub.add_parser(
+        "decode",
+        help="decode DL/T 645-2007 or Modbus-RTU frames given as hex, one JSON object per frame",
+    )
+    decode.add_argument(
+        "frames",
+        nargs="+",
+        metavar="HEX",
+        help="one frame per argument (spaces optional); - reads one frame per line from stdin",
+    )
+    decode.set_defaults(handler=_cmd_decode)
     return parser
 
 
@@ -113,6 +127,29 @@ def _cmd_web(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         _migrate()
     return serve(args.host, args.port)
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    """Print one JSON line per frame; a bad frame is reported on stderr and gives status 2."""
+    from openprepaid.protocol.describe import describe
+    from openprepaid.protocol.errors import ProtocolError
+
+    texts: list[str] = []
+    for arg in args.frames:
+        if arg == "-":
+            texts.extend(line for line in sys.stdin.read().splitlines() if line.strip())
+        else:
+            texts.append(arg)
+    status = 0
+    for text in texts:
+        try:
+            description = describe(parse_hex(text))
+        except (ValueError, ProtocolError) as exc:
+            print(f"{PROG} decode: {text.strip()!r}: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        print(json.dumps(description, ensure_ascii=False), flush=True)
+    return status
 
 
 def _cmd_load_sample(args: argparse.Namespace) -> int:
@@ -189,6 +226,19 @@ def console_url(host: str, port: int, path: str = "/") -> str:
     if ":" in shown and not shown.startswith("["):
         shown = f"[{shown}]"
     return f"http://{shown}:{port}{path}"
+
+
+def parse_hex(text: str) -> bytes:
+    """``"68 AA AA"`` or ``"68aaaa"`` → bytes; ``ValueError`` saying what is wrong."""
+    digits = "".join(text.split())
+    if not digits:
+        raise ValueError("no hex digits")
+    if len(digits) % 2:
+        raise ValueError(f"odd number of hex digits ({len(digits)})")
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise ValueError("not hexadecimal (expected pairs of 0-9 A-F)") from None
 
 
 def generate_password(length: int = 16) -> str:
