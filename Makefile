@@ -86,6 +86,7 @@ test: setup-test
 
 bench: setup
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_protocol.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) build dist src/*.egg-info var/test \

@@ -238,3 +238,12 @@ def test_defect_6_addresses_are_taken_in_wire_order(client):
 def test_defect_7_power_factor_unit_is_kw(client):
     assert client.service.data_map[0x02060000].unit == "kW"
     assert lookup(0x02060000).unit == ""
+
+
+def test_defect_8_energy_above_800000_kwh_reads_as_negative(client):
+    # Energy is unsigned XXXXXX.XX BCD; the package takes bit 7 of the top byte as a sign.
+    value = Decimal("802468.55")
+    wire = encode_reply(ReadReply.of(METER, 0x00010000, value))
+    assert parse_reply(decode_frame(wire)).value == value
+    item = client.service.handle_response(DLT645Protocol.deserialize(wire))
+    assert item.value == pytest.approx(-2468.55)

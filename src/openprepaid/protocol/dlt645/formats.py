@@ -57,10 +57,10 @@ class Bcd:
         if self.signed and data[-1] & 0x80:
             negative = True
             data = data[:-1] + bytes((data[-1] & 0x7F,))
-        digits = bcd_digits(data)
-        if digits is None:
+        digits = data[::-1].hex()  # bcd_digits(), inlined on this hot path
+        if not digits.isdigit():
             return None
-        value = Decimal(digits).scaleb(-self.scale)
+        value = Decimal(f"{digits}E{-self.scale}")  # faster than .scaleb(), the same value
         return -value if negative else value
 
     def encode(self, value: Any) -> bytes:

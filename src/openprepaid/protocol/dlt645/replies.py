@@ -16,6 +16,7 @@ from openprepaid.protocol.dlt645.codes import (
     ABNORMAL_BIT,
     DIRECTION_BIT,
     FOLLOW_UP_BIT,
+    FUNCTION_MASK,
     BaudRate,
     ErrorFlags,
     Function,
@@ -71,7 +72,7 @@ class ReadReply:
     @property
     def value(self) -> Any:
         """The decoded value (``RemoteProtocolError`` if the bytes do not fit the DI's format)."""
-        return lookup(self.di).decode(self.data)
+        return lookup(self.di).format.decode(self.data)
 
     @classmethod
     def of(cls, address: str, di: int, value: Any, *, follow_up: bool = False) -> ReadReply:
@@ -84,9 +85,16 @@ class ReadReply:
 
     @classmethod
     def from_frame(cls, frame: Frame) -> ReadReply:
-        if len(frame.data) < 4:
+        data = frame.data
+        if len(data) < 4:
             raise RemoteProtocolError("a read reply carries at least the 4-byte DI")
-        return cls(frame.address, di_from_wire(frame.data), frame.data[4:], frame.follow_up)
+        # Trusted: a 4-byte DI is always in range, so skip the dataclass checks (hot path).
+        reply = object.__new__(cls)
+        _set(reply, "address", frame.address)
+        _set(reply, "di", int.from_bytes(data[:4], "little"))
+        _set(reply, "data", data[4:])
+        _set(reply, "follow_up", bool(frame.control & FOLLOW_UP_BIT))
+        return reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +317,8 @@ _NORMAL: dict[int, Any] = {
     **dict.fromkeys(ACK_FUNCTIONS, Ack),
 }
 _FOLLOW_UP_ALLOWED = (Function.READ, Function.READ_FOLLOW_UP)
+_FUNCTIONS = {int(f): f for f in Function}
+_set = object.__setattr__
 
 
 def encode_reply(reply: Reply, preamble: int = 0) -> bytes:
@@ -318,17 +328,21 @@ def encode_reply(reply: Reply, preamble: int = 0) -> bytes:
 
 def parse_reply(frame: Frame) -> Reply:
     """The typed reply in ``frame`` (master side); ``RemoteProtocolError`` if it is none."""
-    if not frame.is_response:
-        raise RemoteProtocolError(f"control {frame.control:02X} is a request, not a reply")
-    function = frame.function
-    if function is None or (function is Function.BROADCAST_TIME and not frame.abnormal):
+    control = frame.control
+    if not control & DIRECTION_BIT:
+        raise RemoteProtocolError(f"control {control:02X} is a request, not a reply")
+    function = _FUNCTIONS.get(control & FUNCTION_MASK)
+    if function is Function.READ and not control & ABNORMAL_BIT:
+        return ReadReply.from_frame(frame)  # the common case first
+    abnormal = control & ABNORMAL_BIT
+    if function is None or (function is Function.BROADCAST_TIME and not abnormal):
         # Time sync is never answered, except refused when addressed (SY03A: C8 + ERR 04).
-        raise RemoteProtocolError(f"control {frame.control:02X} is not a known reply")
-    if frame.follow_up and function not in _FOLLOW_UP_ALLOWED:
-        raise RemoteProtocolError(f"control {frame.control:02X}: only reads have follow-ups")
-    if frame.abnormal:
-        if frame.follow_up:
-            raise RemoteProtocolError(f"control {frame.control:02X} is not a known reply")
+        raise RemoteProtocolError(f"control {control:02X} is not a known reply")
+    if control & FOLLOW_UP_BIT and function not in _FOLLOW_UP_ALLOWED:
+        raise RemoteProtocolError(f"control {control:02X}: only reads have follow-ups")
+    if abnormal:
+        if control & FOLLOW_UP_BIT:
+            raise RemoteProtocolError(f"control {control:02X} is not a known reply")
         if function is Function.SECURITY:
             return SecurityAbnormalReply.from_frame(frame)
         return AbnormalReply.from_frame(frame)
