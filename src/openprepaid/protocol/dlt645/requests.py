@@ -9,6 +9,7 @@ datetimes in the meter's local time: nothing here reads a clock.
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -44,7 +45,7 @@ DEFAULT_PASSWORD = Password()  # level 02, 000000
 CIPHER_LEVEL = Password(0x98)  # State-Grid level 98: ciphertext + MAC
 
 
-class _Request:
+class _Request(ABC):
     """What every request has: ``address``, ``function``, ``payload()``, ``from_payload()``."""
 
     __slots__ = ()
@@ -58,8 +59,8 @@ class _Request:
         return Frame(self.address, int(self.function), self.payload())
 
     @classmethod
-    def from_payload(cls, address: str, data: bytes) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def from_payload(cls, address: str, data: bytes) -> Any: ...
 
 
 def _expect_length(data: bytes, lengths: tuple[int, ...], what: str) -> None:

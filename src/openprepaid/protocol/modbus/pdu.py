@@ -14,6 +14,7 @@ to a register map such as :mod:`openprepaid.protocol.modbus.acrel`.
 from __future__ import annotations
 
 import struct
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -98,7 +99,7 @@ def _check_words(values: Sequence[int], err: _Err) -> None:
         raise err("register values must be integers 0..65535") from None
 
 
-class _Pdu:
+class _Pdu(ABC):
     """Base of every PDU: ``function_code``, ``direction``, ``encode()``."""
 
     __slots__ = ()
@@ -108,11 +109,11 @@ class _Pdu:
     def __post_init__(self) -> None:
         self._validate(LocalProtocolError)
 
-    def _validate(self, err: _Err) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _validate(self, err: _Err) -> None: ...
 
-    def _data(self) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def _data(self) -> bytes: ...
 
     def encode(self) -> bytes:
         """The PDU bytes: function code then data."""
