@@ -109,6 +109,14 @@ def test_signed_values_carry_the_sign_in_bit7_of_the_top_byte():
     assert lookup(0x02060000).decode(bytes.fromhex("99 80")) == Decimal("-0.099")
 
 
+def test_a_signed_item_uses_its_top_digit_up_to_7():
+    power = lookup(0x02030000)  # XX.XXXX kW: ±79.9999, the sign in bit 7
+    assert power.encode(Decimal("-79.9999")) == bytes.fromhex("99 99 F9")
+    assert power.decode(power.encode(Decimal("12.5"))) == Decimal("12.5000")
+    with pytest.raises(LocalProtocolError, match="does not fit"):
+        power.encode(Decimal("80"))
+
+
 def test_not_supported_fields_decode_to_none():
     assert lookup(0x0201FF00).decode(bytes.fromhex("5622 FFFF FFFF")) == (
         Decimal("225.6"),
@@ -154,7 +162,7 @@ def test_ladder_table():
         (Bcd(4, 2), Decimal("1000000")),
         (Bcd(4, 2), Decimal("-1")),
         (Bcd(4, 2), Decimal("0.001")),
-        (Bcd(2, 1, signed=True), Decimal("1000")),
+        (Bcd(2, 1, signed=True), Decimal("800")),
         (Bcd(2), "abc"),
         (Bcd(2), float("nan")),
         (Binary(1), 256),
@@ -176,9 +184,9 @@ def test_values_that_do_not_fit_are_our_fault(fmt, value):
 
 
 def _scaled(size: int, scale: int, signed: bool):
-    digits = 2 * size - (1 if signed else 0)
-    low = -(10**digits) + 1 if signed else 0
-    return st.integers(low, 10**digits - 1).map(lambda n: Decimal(n).scaleb(-scale))
+    top = 8 * 10 ** (2 * size - 1) if signed else 10 ** (2 * size)
+    low = -top + 1 if signed else 0
+    return st.integers(low, top - 1).map(lambda n: Decimal(n).scaleb(-scale))
 
 
 @given(st.data(), st.integers(1, 4), st.integers(0, 4), st.booleans())

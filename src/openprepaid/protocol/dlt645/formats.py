@@ -76,9 +76,10 @@ class Bcd:
         integer = int(scaled)
         if integer < 0 and not self.signed:
             raise LocalProtocolError(f"{value} is negative; this item is unsigned")
-        digits = 2 * self.size - (1 if self.signed else 0)
-        if abs(integer) >= 10**digits:
-            raise LocalProtocolError(f"{value} does not fit in {digits} digits")
+        # Signed: the sign takes bit 7 of the top byte, so its top digit is at most 7.
+        limit = 8 * 10 ** (2 * self.size - 1) if self.signed else 10 ** (2 * self.size)
+        if abs(integer) >= limit:
+            raise LocalProtocolError(f"{value} does not fit in {self.size} BCD bytes")
         raw = bytearray(digits_to_bcd(f"{abs(integer):0{2 * self.size}d}"))
         if integer < 0:
             raw[-1] |= 0x80
