@@ -315,3 +315,34 @@ def decode_values(
     for start, words in blocks.items():
         values.update(register_map.decode_block(start, words))
     return values
+
+
+# --- OpenPrepaid simulator identity and tamper block (vendor=False, appended) ------------------
+# The meter number a Modbus meter's security key is diversified by: 12 digits in three
+# read-only UINT16 registers of 4 decimal digits each (0..9999), high group first.
+SIM_IDENTITY = (
+    _r("meter_number_high", 0x1040, "uint16", "1", "", "r", False, "meter number digits 1-4"),
+    _r("meter_number_mid", 0x1041, "uint16", "1", "", "r", False, "meter number digits 5-8"),
+    _r("meter_number_low", 0x1042, "uint16", "1", "", "r", False, "meter number digits 9-12"),
+    _r("energy_reverse", 0x1044, "uint32", KWH, "kWh", "r", False, "reverse active energy"),
+    _r("cover_open_count", 0x1046, "uint16", "1", "", "r", False, "terminal cover openings"),
+)
+DDSY1352 = RegisterMap(
+    registers=(*DDSY1352.registers, *SIM_IDENTITY), reading_blocks=DDSY1352.reading_blocks
+)
+DTSY1352 = RegisterMap(
+    registers=(*DTSY1352.registers, *SIM_IDENTITY), reading_blocks=DTSY1352.reading_blocks
+)
+
+
+def meter_number_words(meter_number: str) -> tuple[int, int, int]:
+    """The three ``meter_number_*`` register values of a 12-digit meter number."""
+    if len(meter_number) != 12 or not meter_number.isascii() or not meter_number.isdigit():
+        raise LocalProtocolError(f"a meter number is 12 digits, not {meter_number!r}")
+    return int(meter_number[0:4]), int(meter_number[4:8]), int(meter_number[8:12])
+
+
+def meter_number_from_values(values: Mapping[str, Decimal]) -> str:
+    """The 12-digit meter number from decoded ``meter_number_*`` values."""
+    groups = (values[f"meter_number_{part}"] for part in ("high", "mid", "low"))
+    return "".join(f"{int(group):04d}" for group in groups)

@@ -33,6 +33,11 @@ from openprepaid.protocol.security.messages import (
     yuan_to_fen,
 )
 from openprepaid.protocol.security.meter import MeterSecurityModule, Wallet
+from openprepaid.protocol.security.modbus import (
+    modbus_recharge_mac,
+    modbus_recharge_request,
+    verify_modbus_recharge_mac,
+)
 
 __all__ = [
     "DI_IDENTITY_AUTHENTICATION",
@@ -54,5 +59,8 @@ __all__ = [
     "WalletAccepted",
     "WalletCommand",
     "fen_to_yuan",
+    "modbus_recharge_mac",
+    "modbus_recharge_request",
+    "verify_modbus_recharge_mac",
     "yuan_to_fen",
 ]
