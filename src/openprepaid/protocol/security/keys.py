@@ -30,6 +30,13 @@ RANDOM2_LENGTH = 4
 SESSION_ENCRYPTION = 0x01
 SESSION_MAC = 0x02
 
+#: The site master key of the simulator and the demo ONLY (16 bytes, two-key 3DES, written as
+#: 32 hex digits). It is public — it is in this source file — so it protects nothing: a real site
+#: sets its own master key (``OPENPREPAID_MASTER_KEY``) and its meters are provisioned with keys
+#: derived from that one. The simulator's meters and the demo site share this key so that the
+#: headend can talk to the simulated meters out of the box.
+DEMO_MASTER_KEY_HEX = "0123456789ABCDEFFEDCBA9876543210"
+
 
 def bcd_digits(digits: str, length: int, what: str) -> bytes:
     """Pack a string of decimal digits (exactly ``2 * length`` of them) into BCD, printed order."""

@@ -6,6 +6,8 @@
     openprepaid create-admin --username U [--password P]    create or reset an administrator
     openprepaid manage ARGS...                              any Django management command
     openprepaid decode HEX... | -                           decode DL/T 645 / Modbus-RTU frames
+    openprepaid simulate [--gateways N | --site-file F]     run the site simulator
+    openprepaid simctl listing|inspect|fault|clear|...      drive a running simulator
 
 This module only parses arguments and calls domain services; it holds no business rules.
 Django is set up lazily inside each handler, and domain modules are imported after that.
@@ -22,7 +24,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-PROG = "openprepaid"
+from openprepaid.cli import simulator as simulator_commands
+from openprepaid.cli.common import PROG
+from openprepaid.cli.common import exit_code as _exit_code
+from openprepaid.cli.common import setup_django as _setup_django
+
 ASGI_APP = "openprepaid.web.asgi:application"
 DEMO_ADMIN = "admin"
 DEMO_LOGIN_FILENAME = "demo-admin-password"
@@ -101,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one frame per argument (spaces optional); - reads one frame per line from stdin",
     )
     decode.set_defaults(handler=_cmd_decode)
+    simulator_commands.add_parsers(sub)
     return parser
 
 
@@ -249,14 +256,6 @@ def generate_password(length: int = 16) -> str:
             return password
 
 
-def _setup_django() -> None:
-    import django
-    from django.apps import apps
-
-    if not apps.ready:
-        django.setup()
-
-
 def _console_path() -> str:
     from django.urls import NoReverseMatch, reverse
 
@@ -325,12 +324,3 @@ def _report_service_errors(step: Callable[[], int]) -> int:
 def _print_banner(lines: Sequence[str]) -> None:
     rule = "=" * max(len(line) for line in lines)
     print("\n".join([rule, *lines, rule]), flush=True)
-
-
-def _exit_code(exc: SystemExit) -> int:
-    if exc.code is None:
-        return 0
-    if isinstance(exc.code, int):
-        return exc.code
-    print(exc.code, file=sys.stderr)
-    return 1
