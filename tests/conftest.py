@@ -9,6 +9,7 @@ area's own ``conftest.py``.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,11 @@ def operations(make_operator):
 @pytest.fixture
 def auditor(make_operator):
     return make_operator("auditor", username="auditor")
+
+
+def pytest_collection_modifyitems(items):
+    """Every test under tests/browser/ is a browser test (``make test`` runs them apart)."""
+    browser_dir = Path(__file__).parent / "browser"
+    for item in items:
+        if browser_dir in item.path.parents:
+            item.add_marker(pytest.mark.browser)
