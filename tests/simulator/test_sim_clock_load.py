@@ -156,3 +156,14 @@ def test_day_table_fields_round_trip_with_padding():
 def test_bad_tables_are_refused(switches):
     with pytest.raises(TouTableError):
         TouTable(switches)
+
+
+def test_the_clock_shows_the_sites_wall_time_without_its_zone():
+    from zoneinfo import ZoneInfo
+
+    clock = SimClock(time_zone="Asia/Shanghai")
+    expected = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    assert clock.now().tzinfo is None
+    assert abs(clock.now() - expected) < timedelta(seconds=5)
+    kathmandu = SimClock(time_zone="Asia/Kathmandu")  # UTC+5:45
+    assert timedelta(hours=2) < clock.now() - kathmandu.now() < timedelta(hours=2, minutes=30)

@@ -70,9 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     web.set_defaults(handler=_cmd_web)
 
     demo = sub.add_parser(
-        "demo", help="migrate, load the sample site, ensure the 'admin' login, then serve"
+        "demo",
+        help="migrate, load the sample site, ensure the 'admin' login, start the simulated"
+        " building, then serve",
     )
     _add_server_options(demo)
+    simulator_commands.add_demo_options(demo)
     demo.set_defaults(handler=_cmd_demo)
 
     sample = sub.add_parser("load-sample", help="load the sample site into the database")
@@ -199,16 +202,39 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     status = _report_service_errors(lambda: _ensure_admin(DEMO_ADMIN, password))
     if status:
         return status
+    data_dir = Path(settings.DATA_DIR)
+    site_file = _export_site_file(DEMO_ADMIN, data_dir / "demo-site.xlsx")
+    try:
+        with simulator_commands.demo_simulator(args, data_dir, site_file) as simulated:
+            return _serve_demo(args, password, simulated)
+    except SystemExit as exc:
+        return _exit_code(exc)
+
+
+def _serve_demo(args: argparse.Namespace, password: str, simulated: str) -> int:
+    from django.conf import settings
+
     _print_banner(
         [
             f"OpenPrepaid demo: open {console_url(args.host, args.port, _console_path())}",
             f"  user name: {DEMO_ADMIN}",
             f"  password:  {password}",
             f"  data:      {settings.DATA_DIR}",
+            f"  simulated building: {simulated}",
             "Stop it with Ctrl+C.",
         ]
     )
     return serve(args.host, args.port)
+
+
+def _export_site_file(username: str, path: Path) -> Path:
+    """The console's configuration exported as a site file (what the simulator simulates)."""
+    from openprepaid.domain.configio.export import export_configuration
+    from openprepaid.domain.operators.models import Operator
+
+    acting_user = Operator.objects.get(username=username)
+    path.write_bytes(export_configuration(acting_user=acting_user))
+    return path
 
 
 # --- steps the handlers share ---------------------------------------------------------------
@@ -217,8 +243,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def serve(host: str, port: int) -> int:
     """Serve the ASGI application until interrupted.
 
-    The demo will later run the meter simulator and the headend beside the web server; they
-    belong here, next to the one place that runs the server.
+    The demo runs the simulated building beside it in its own process
+    (:func:`openprepaid.cli.simulator.demo_simulator`).
     """
     import uvicorn
 

@@ -10,12 +10,19 @@ import argparse
 import contextlib
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfoNotFoundError
 
 from openprepaid.cli.common import PROG, exit_code, setup_django
 
 DEFAULT_CONTROL_PORT = 9700  # the simulator's control interface (openprepaid.simulator.control)
+DEMO_SPEED = 60  # the demo's simulated building: one simulated minute per real second
+START_TIMEOUT = 120.0  # seconds for a simulator process to listen on every port
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -83,6 +90,13 @@ def _add_simulate_parser(sub: argparse._SubParsersAction) -> None:
         default=1,
         metavar="N",
         help="simulated seconds per real second (1; 3600 = one hour a second)",
+    )
+    simulate.add_argument(
+        "--time-zone",
+        default=os.environ.get("OPENPREPAID_TIME_ZONE", "Asia/Shanghai"),
+        metavar="ZONE",
+        help="the site's time zone: the meters' clocks show its wall time"
+        " ($OPENPREPAID_TIME_ZONE, else Asia/Shanghai, as the console)",
     )
     simulate.add_argument(
         "--no-timing", action="store_true", help="answer at once, without RS-485 bus timing"
@@ -202,7 +216,11 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             state_path=None if args.no_state else (args.state or _default_state_path()),
             opening_balance=opening,
             control_port=None if args.no_control else args.control_port,
+            time_zone=args.time_zone,
         )
+    except ZoneInfoNotFoundError:
+        print(f"{PROG} simulate: no time zone {args.time_zone!r}", file=sys.stderr)
+        return 2
     except (ValueError, LocalProtocolError, StateFileError, OSError) as exc:
         print(f"{PROG} simulate: {exc}", file=sys.stderr)
         return 2
@@ -300,8 +318,22 @@ def _site_file_tables(path: Path) -> dict[str, list[dict[str, str]]]:
         tables = read_upload(path.name, path.read_bytes())
     except ServiceError as exc:
         raise ValueError(f"{path}: {exc.message}") from None
-    kinds = ("gateways", "units", "meters", "tenants")
-    return {kind: [row for _, row in tables.rows(kind)] for kind in kinds}
+    from openprepaid.domain.configio.choices import match_choice
+    from openprepaid.domain.configio.spec import TABLES, Kind
+
+    site: dict[str, list[dict[str, str]]] = {}
+    for kind in Kind:
+        columns = TABLES[kind].by_key
+        rows = site[kind.value] = []
+        for _, cells in tables.rows(kind):
+            row = dict(cells)
+            for key, text in cells.items():
+                column = columns.get(key)
+                found = match_choice(column.choices, text) if column and column.choices else None
+                if found is not None:  # "DL/T 645-2007", "TCP透传" … → the stored code
+                    row[key] = found.code
+            rows.append(row)
+    return site
 
 
 def _balance_range(text: str) -> tuple:
@@ -374,3 +406,74 @@ def _announce_simulator(listing: dict, json_target: str | None) -> None:
         lines.append(f"State: {listing['state_file']}")
     lines.append("Stop it with Ctrl+C.")
     print("\n".join(lines), file=out, flush=True)
+
+
+# --- the demo's simulated building --------------------------------------------------------------
+
+
+def add_demo_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-simulator",
+        action="store_true",
+        help="serve the console only, without the simulated building",
+    )
+    parser.add_argument(
+        "--sim-speed",
+        type=int,
+        default=DEMO_SPEED,
+        metavar="N",
+        help=f"simulated seconds per real second in the simulated building ({DEMO_SPEED})",
+    )
+
+
+@contextlib.contextmanager
+def demo_simulator(args: argparse.Namespace, data_dir: Path, site_file: Path) -> Iterator[str]:
+    """Run ``openprepaid simulate --site-file SITE_FILE`` in its own process while the block
+    runs (the site file is the console's own export, so the simulated building is the
+    configured one); yields a one-line description. The process's output goes to
+    ``simulator.log`` in the data folder; it is stopped with SIGTERM (it saves its state)."""
+    if args.no_simulator:
+        yield "not started (--no-simulator)"
+        return
+    listing_path = data_dir / "simulator.json"
+    listing_path.unlink(missing_ok=True)
+    log_path = data_dir / "simulator.log"
+    command = [
+        *(sys.executable, "-m", "openprepaid", "simulate", "--site-file", str(site_file)),
+        *("--speed", str(args.sim_speed), "--json", str(listing_path)),
+        *("--state", str(data_dir / "simulator-state.json")),
+        *("--control-port", str(DEFAULT_CONTROL_PORT)),
+    ]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        listing = _wait_for_listing(process, listing_path, log_path)
+        gateways = listing["gateways"]
+        ports = sorted(g["port"] for g in gateways)
+        where = f"{ports[0]}–{ports[-1]}" if ports else "no ports"
+        yield (
+            f"{len(gateways)} gateways, {listing['meter_count']} meters on 127.0.0.1:{where},"
+            f" {args.sim_speed}× time ({PROG} simctl; log {log_path})"
+        )
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_listing(process: subprocess.Popen, listing_path: Path, log_path: Path) -> dict:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not listing_path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-5:]
+            raise SystemExit(
+                f"{PROG} demo: the simulated building did not start (see {log_path}):\n  "
+                + "\n  ".join(tail)
+                + "\nStart the demo with --no-simulator to serve the console without it."
+            )
+        time.sleep(0.1)
+    return json.loads(listing_path.read_text(encoding="utf-8"))

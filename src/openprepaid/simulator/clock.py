@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -20,20 +21,24 @@ class Clock(Protocol):
 
 class SimClock:
     """Real time (``speed=1``) or accelerated time (``speed=3600``: one simulated hour per real
-    second), starting at ``start`` (default: the current local wall time, whole seconds)."""
+    second), starting at ``start`` (default: the current wall time in ``time_zone``, the site's
+    zone such as ``"Asia/Shanghai"``, or the host's local time without one; whole seconds)."""
 
     def __init__(
         self,
         *,
         start: datetime | None = None,
         speed: int = 1,
+        time_zone: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not isinstance(speed, int) or isinstance(speed, bool) or speed < 1:
             raise ValueError("the clock speed is a whole number of at least 1")
-        if start is None:
-            # Meters keep naive local time: the simulator's wall clock is the host's local time.
-            start = datetime.now().replace(microsecond=0)  # noqa: DTZ005
+        if start is None and time_zone:
+            # Meters keep naive local time: the site's wall clock, without its zone.
+            start = datetime.now(ZoneInfo(time_zone)).replace(tzinfo=None, microsecond=0)
+        elif start is None:
+            start = datetime.now().replace(microsecond=0)  # noqa: DTZ005 - the host's local time
         if start.tzinfo is not None:
             raise ValueError("simulated time is naive local time")
         self.start = start

@@ -84,12 +84,13 @@ def opening_balance_for(seed: int, low: Decimal, high: Decimal) -> Decimal:
 class Simulator:
     """A simulated site: meters, buses, gateway servers, durable state and control interface.
 
-    ``clock`` defaults to ``SimClock(speed=speed)`` started at the later of the local time and
-    the simulated time saved in the state file (so meters restored from an accelerated run do not
-    see time go back). ``opening_balance=(low, high)`` opens every new meter's account with a
-    whole-yuan balance drawn from its seed; ``None`` leaves accounts unopened. Meters restored
-    from ``state_path`` keep what they held. ``save_every`` seconds (real time) the state is
-    written; ``0`` saves only at :meth:`stop` and :meth:`save`.
+    ``clock`` defaults to ``SimClock(speed=speed, time_zone=time_zone)`` started at the later
+    of the site's wall time and the simulated time saved in the state file (so meters restored
+    from an accelerated run do not see time go back). ``opening_balance=(low, high)`` opens
+    every new meter's account with a whole-yuan balance drawn from its seed; ``None`` leaves
+    accounts unopened. Meters restored from ``state_path`` keep what they held. Every
+    ``save_every`` seconds (real time) the state is written; ``0`` saves only at :meth:`stop`
+    and :meth:`save`.
     """
 
     def __init__(
@@ -106,6 +107,7 @@ class Simulator:
         opening_balance: tuple[Decimal, Decimal] | None = None,
         control_host: str = "127.0.0.1",
         control_port: int | None = None,
+        time_zone: str | None = None,
     ) -> None:
         self.spec = spec
         self.speed = speed
@@ -118,7 +120,7 @@ class Simulator:
         self.control_port = control_port
         saved = self._read_state()
         if clock is None:
-            clock = SimClock(speed=speed)
+            clock = SimClock(speed=speed, time_zone=time_zone)
             saved_time = _saved_time(saved)
             if saved_time is not None and saved_time > clock.now():
                 clock = SimClock(start=saved_time, speed=speed)
