@@ -92,6 +92,7 @@ test: setup-test
 bench: setup
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_protocol.py
+	$(BIN)/python bench/bench_bus_timing.py
 	$(BIN)/python bench/bench_simulator.py
 
 clean:
