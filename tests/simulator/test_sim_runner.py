@@ -80,6 +80,9 @@ def test_a_meter_answers_over_a_real_socket_and_inspect_agrees():
         assert listing["control"]["port"] == sim.control_port > 0
         assert listing["timing"] is True
         assert listing["meter_count"] == 6
+        first = listing["gateways"][0]["meters"][0]
+        assert first["turnaround_ms"] == round(sim.simulator.meter(DLT).turnaround * 1000)
+        assert 20 <= first["turnaround_ms"] <= 80  # a DL/T 645 meter's answer delay
 
 
 def test_a_modbus_tcp_gateway_answers_through_the_runner():

@@ -397,6 +397,9 @@ class Simulator:
         listing = self.spec.listing()
         for entry in listing["gateways"]:
             entry["port"] = self.gateways[entry["name"]].port
+            for meter in entry["meters"]:  # the line-time floor of a sweep needs it
+                found = self.meter(meter["address"], entry["name"])
+                meter["turnaround_ms"] = round(found.turnaround * 1000)
         listing["control"] = (
             None if self.control is None else {"host": self.control.host, "port": self.control.port}
         )
