@@ -1,0 +1,104 @@
+"""The pure parts: the reconciler's decision table, lost-contact counting, backoff bounds,
+timeouts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from openprepaid.headend.contact import ContactTracker
+from openprepaid.headend.model import CommandKind, DesiredRelay, LineConfig, MeterControl
+from openprepaid.headend.reconcile import decide
+from openprepaid.headend.transport import Backoff, frame_seconds
+
+K = CommandKind
+OPEN, CLOSED, AUTO = DesiredRelay.OPEN, DesiredRelay.CLOSED, DesiredRelay.AUTO
+
+# desired relay, desired keep, reported open, reported keep, lost, pending → decision
+TABLE = [
+    (OPEN, False, False, False, False, False, K.TRIP),
+    (OPEN, False, True, False, False, False, None),
+    (CLOSED, False, True, False, False, False, K.CLOSE),
+    (CLOSED, False, False, False, False, False, None),
+    (AUTO, False, True, False, False, False, None),
+    (AUTO, False, False, False, False, False, None),
+    (AUTO, True, False, False, False, False, K.KEEP_POWER_ON),
+    (AUTO, False, False, True, False, False, K.KEEP_POWER_OFF),
+    (OPEN, True, False, False, False, False, K.KEEP_POWER_ON),  # keep power first
+    (OPEN, True, False, True, False, False, None),  # a trip cannot act under keep power
+    (CLOSED, True, True, True, False, False, K.CLOSE),
+    (OPEN, False, False, False, True, False, None),  # lost contact
+    (OPEN, False, False, False, False, True, None),  # pending
+    (OPEN, False, None, False, False, False, None),  # relay unknown
+    (AUTO, True, False, None, False, False, None),  # keep power unknown
+    (CLOSED, False, None, None, False, False, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("relay", "keep", "reported_open", "reported_keep", "lost", "pending", "expected"), TABLE
+)
+def test_reconcile_decision_table(
+    relay, keep, reported_open, reported_keep, lost, pending, expected
+):
+    control = MeterControl(
+        meter_id=1,
+        desired_relay=relay,
+        desired_keep_power=keep,
+        reported_relay_open=reported_open,
+        reported_keep_power=reported_keep,
+        lost_contact=lost,
+    )
+    assert decide(control, pending) == expected
+
+
+AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def test_a_meter_is_lost_after_n_failures_and_regained_once():
+    tracker = ContactTracker(lost_after=3)
+    results = [tracker.meter_polled(7, False, AT, "timeout") for _ in range(5)]
+    assert results[:2] == [None, None]
+    assert results[2] is not None
+    assert results[2].lost
+    assert results[2].meter_id == 7
+    assert results[3:] == [None, None]
+    back = tracker.meter_polled(7, True, AT)
+    assert back is not None
+    assert not back.lost
+    assert tracker.meter_polled(7, True, AT) is None
+    # A good poll resets the count.
+    tracker.meter_polled(7, False, AT)
+    tracker.meter_polled(7, False, AT)
+    assert tracker.meter_polled(7, True, AT) is None
+    assert tracker.meter_polled(7, False, AT) is None
+
+
+def test_contact_starts_from_the_database():
+    tracker = ContactTracker(lost_after=1, lost_meters={7}, lost_gateways={2})
+    assert tracker.meter_polled(7, False, AT) is None  # already lost: nothing twice
+    assert tracker.gateway_connect(2, False, AT) is None
+    assert tracker.gateway_connect(2, True, AT).lost is False
+    assert tracker.gateway_connect(2, False, AT).lost is True
+    assert tracker.gateway_connect(2, False, AT) is None
+
+
+def test_backoff_bounds():
+    backoff = Backoff(0.5, 30.0, random.Random(3))
+    delays = [backoff.next_delay() for _ in range(12)]
+    for n, delay in enumerate(delays):
+        ceiling = min(30.0, 0.5 * 2**n)
+        assert ceiling / 2 <= delay <= ceiling
+    assert max(delays) <= 30.0
+    backoff.reset()
+    assert backoff.next_delay() <= 0.5
+
+
+def test_frame_times():
+    line = LineConfig(1, "L", "transparent_tcp", baud_rate=2400, parity="E")
+    assert frame_seconds(24, line) == pytest.approx(0.11)
+    assert frame_seconds(10, LineConfig(1, "L", "serial", baud_rate=9600, parity="N")) == (
+        pytest.approx(10 * 10 / 9600)
+    )
