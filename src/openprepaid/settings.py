@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "openprepaid.domain.operators",
     "openprepaid.domain.sites",
     "openprepaid.domain.tenants",
+    "openprepaid.domain.metering",
     "openprepaid.web.console",
 ]
 
