@@ -64,6 +64,7 @@ NAV = {
         "configio",
         "operators",
         "system-log",
+        "batches",
     },
     "cashier": {
         "home",
@@ -79,6 +80,7 @@ NAV = {
     "operations": {
         "home",
         "board",
+        "batches",
         "tenants",
         "report-export",
         "sites",

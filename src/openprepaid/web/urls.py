@@ -1,8 +1,11 @@
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from openprepaid.web import health
+
 urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
+    path("health/headend", health.headend_health, name="health_headend"),
     path("", include("openprepaid.web.console.urls")),
 ]
 

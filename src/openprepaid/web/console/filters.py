@@ -19,7 +19,7 @@ from openprepaid.domain.sites.models import CostControl, Lifecycle, Status, Tran
 from openprepaid.domain.tenants.models import TenantKind, TenantStatus
 from openprepaid.protocol.profiles import Protocol
 from openprepaid.web.console.formbase import ConsoleForm
-from openprepaid.web.console.labels import action_label, model_label
+from openprepaid.web.console.labels import METER_STATES, action_label, model_label
 
 ALL = ("", _("All"))
 
@@ -168,6 +168,9 @@ class BoardFilterForm(FilterForm):
         self.floor_filter(self.site, building)
         self.model_filter(
             "gateway", site_selectors.gateway_choices(self.operator, site=self.site), _("Gateway")
+        )
+        self.fields["state"] = forms.ChoiceField(
+            label=_("State"), choices=_choices(METER_STATES.items()), required=False
         )
 
     def values(self) -> dict:

@@ -7,6 +7,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from openprepaid.domain.metering.models import CommandKindChoice, CommandStateChoice
+
 ACTIONS = {
     "site.create": _("Create site"),
     "site.update": _("Change site"),
@@ -64,6 +66,10 @@ def action_label(action: str) -> str:
     subject, _sep, verb = action.partition(".")
     if not verb:
         return action
+    if subject == "command" and verb in COMMAND_KINDS:
+        return str(COMMAND_KINDS[verb])
+    if subject == "command_batch" and verb in COMMAND_KINDS:
+        return _("Batch command: %(kind)s") % {"kind": COMMAND_KINDS[verb]}
     return _("%(verb)s %(subject)s") % {
         "verb": VERBS.get(verb, verb.replace("_", " ")),
         "subject": model_label(subject),
@@ -117,3 +123,44 @@ BADGE_COLOURS = {
     "unchanged": "light",
     "error": "danger",
 }
+
+#: The live states of the meter board (``MeterLive.state``), in legend order.
+METER_STATES = {
+    "not_opened": _("Not opened"),
+    "opened": _("Opened, balance normal"),
+    "alarm_1": _("Below alarm level 1"),
+    "alarm_2": _("Below alarm level 2"),
+    "arrears": _("Arrears"),
+    "lost": _("Lost contact"),
+}
+
+#: Commands (``CommandKind`` values) and where they are (``CommandState`` values).
+#: "Close" alone reads as closing a dialog (关闭) in Chinese; a meter's relay closes (合闸).
+COMMAND_KINDS = dict(CommandKindChoice.choices) | {
+    "close": pgettext_lazy("meter command", "Close"),
+}
+COMMAND_STATES = dict(CommandStateChoice.choices)
+
+BADGE_COLOURS.update(
+    {
+        "queued": "light",
+        "sending": "info",
+        "sent": "primary",
+        "confirmed": "success",
+        "failed": "danger",
+        "superseded": "secondary",
+        "expired": "warning",
+    }
+)
+
+
+def meter_state_label(code: str) -> str:
+    return str(METER_STATES.get(code, code))
+
+
+def command_kind_label(code: str) -> str:
+    return str(COMMAND_KINDS.get(str(code), code))
+
+
+def command_state_label(code: str) -> str:
+    return str(COMMAND_STATES.get(str(code), code))

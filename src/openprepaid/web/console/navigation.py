@@ -44,6 +44,14 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("home", _("Overview"), "speedometer2", "console:home", areas=("home",)),
     NavEntry("board", _("Meter board"), "grid-3x3-gap", "console:board", areas=("board",)),
     NavEntry(
+        "batches",
+        _("Batch commands"),
+        "collection",
+        "console:batch_list",
+        Capability.CONTROL_METERS,
+        ("batch",),
+    ),
+    NavEntry(
         "sales",
         _("Sales desk"),
         "cash-coin",

@@ -5,6 +5,7 @@ from django.urls import path
 from openprepaid.web.console.views import (
     auth,
     board,
+    commands,
     configio,
     gateways,
     meters,
@@ -46,6 +47,11 @@ urlpatterns = [
     path("meters/<int:pk>/", meters.MeterDetailView.as_view(), name="meter_detail"),
     path("meters/<int:pk>/edit/", meters.MeterEditView.as_view(), name="meter_edit"),
     path("meters/<int:pk>/retire/", meters.MeterRetireView.as_view(), name="meter_retire"),
+    path("meters/<int:pk>/commands/", commands.MeterCommandsView.as_view(), name="meter_commands"),
+    # batch commands
+    path("commands/batches/", commands.BatchListView.as_view(), name="batch_list"),
+    path("commands/batches/new/", commands.BatchCreateView.as_view(), name="batch_create"),
+    path("commands/batches/<int:pk>/", commands.BatchDetailView.as_view(), name="batch_detail"),
     # tenants and accounts
     path("tenants/", tenants.TenantListView.as_view(), name="tenant_list"),
     path("tenants/new/", tenants.TenantCreateView.as_view(), name="tenant_create"),

@@ -71,3 +71,18 @@ def minutes(value) -> int:
         return -(-int(value.total_seconds()) // 60)
     except AttributeError:
         return 0
+
+
+@register.filter
+def command_kind(code) -> str:
+    return labels.command_kind_label(code)
+
+
+@register.filter
+def command_state(code) -> str:
+    return labels.command_state_label(code)
+
+
+@register.filter
+def meter_state(code) -> str:
+    return labels.meter_state_label(code)
