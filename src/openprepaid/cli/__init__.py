@@ -8,6 +8,7 @@
     openprepaid decode HEX... | -                           decode DL/T 645 / Modbus-RTU frames
     openprepaid simulate [--gateways N | --site-file F]     run the site simulator
     openprepaid simctl listing|inspect|fault|clear|...      drive a running simulator
+    openprepaid headend [--status]                          read the meters, carry out commands
 
 This module only parses arguments and calls domain services; it holds no business rules.
 Django is set up lazily inside each handler, and domain modules are imported after that.
@@ -24,6 +25,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from openprepaid.cli import demo as demo_commands
+from openprepaid.cli import headend as headend_commands
 from openprepaid.cli import simulator as simulator_commands
 from openprepaid.cli.common import PROG
 from openprepaid.cli.common import exit_code as _exit_code
@@ -75,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         " building, then serve",
     )
     _add_server_options(demo)
-    simulator_commands.add_demo_options(demo)
+    demo_commands.add_demo_options(demo)
     demo.set_defaults(handler=_cmd_demo)
 
     sample = sub.add_parser("load-sample", help="load the sample site into the database")
@@ -111,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     decode.set_defaults(handler=_cmd_decode)
     simulator_commands.add_parsers(sub)
+    headend_commands.add_parsers(sub)
     return parser
 
 
@@ -205,13 +209,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     data_dir = Path(settings.DATA_DIR)
     site_file = _export_site_file(DEMO_ADMIN, data_dir / "demo-site.xlsx")
     try:
-        with simulator_commands.demo_simulator(args, data_dir, site_file) as simulated:
-            return _serve_demo(args, password, simulated)
+        with demo_commands.demo_services(args, data_dir, site_file) as services:
+            return _serve_demo(args, password, services)
     except SystemExit as exc:
         return _exit_code(exc)
 
 
-def _serve_demo(args: argparse.Namespace, password: str, simulated: str) -> int:
+def _serve_demo(args: argparse.Namespace, password: str, services: list[str]) -> int:
     from django.conf import settings
 
     _print_banner(
@@ -220,7 +224,7 @@ def _serve_demo(args: argparse.Namespace, password: str, simulated: str) -> int:
             f"  user name: {DEMO_ADMIN}",
             f"  password:  {password}",
             f"  data:      {settings.DATA_DIR}",
-            f"  simulated building: {simulated}",
+            *(f"  {line}" for line in services),
             "Stop it with Ctrl+C.",
         ]
     )
@@ -243,8 +247,8 @@ def _export_site_file(username: str, path: Path) -> Path:
 def serve(host: str, port: int) -> int:
     """Serve the ASGI application until interrupted.
 
-    The demo runs the simulated building beside it in its own process
-    (:func:`openprepaid.cli.simulator.demo_simulator`).
+    The demo runs the simulated building and the headend beside it, each in its own process
+    (:func:`openprepaid.cli.demo.demo_services`).
     """
     import uvicorn
 

@@ -10,19 +10,13 @@ import argparse
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfoNotFoundError
 
 from openprepaid.cli.common import PROG, exit_code, setup_django
 
 DEFAULT_CONTROL_PORT = 9700  # the simulator's control interface (openprepaid.simulator.control)
-DEMO_SPEED = 60  # the demo's simulated building: one simulated minute per real second
-START_TIMEOUT = 120.0  # seconds for a simulator process to listen on every port
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -406,74 +400,3 @@ def _announce_simulator(listing: dict, json_target: str | None) -> None:
         lines.append(f"State: {listing['state_file']}")
     lines.append("Stop it with Ctrl+C.")
     print("\n".join(lines), file=out, flush=True)
-
-
-# --- the demo's simulated building --------------------------------------------------------------
-
-
-def add_demo_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--no-simulator",
-        action="store_true",
-        help="serve the console only, without the simulated building",
-    )
-    parser.add_argument(
-        "--sim-speed",
-        type=int,
-        default=DEMO_SPEED,
-        metavar="N",
-        help=f"simulated seconds per real second in the simulated building ({DEMO_SPEED})",
-    )
-
-
-@contextlib.contextmanager
-def demo_simulator(args: argparse.Namespace, data_dir: Path, site_file: Path) -> Iterator[str]:
-    """Run ``openprepaid simulate --site-file SITE_FILE`` in its own process while the block
-    runs (the site file is the console's own export, so the simulated building is the
-    configured one); yields a one-line description. The process's output goes to
-    ``simulator.log`` in the data folder; it is stopped with SIGTERM (it saves its state)."""
-    if args.no_simulator:
-        yield "not started (--no-simulator)"
-        return
-    listing_path = data_dir / "simulator.json"
-    listing_path.unlink(missing_ok=True)
-    log_path = data_dir / "simulator.log"
-    command = [
-        *(sys.executable, "-m", "openprepaid", "simulate", "--site-file", str(site_file)),
-        *("--speed", str(args.sim_speed), "--json", str(listing_path)),
-        *("--state", str(data_dir / "simulator-state.json")),
-        *("--control-port", str(DEFAULT_CONTROL_PORT)),
-    ]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        listing = _wait_for_listing(process, listing_path, log_path)
-        gateways = listing["gateways"]
-        ports = sorted(g["port"] for g in gateways)
-        where = f"{ports[0]}–{ports[-1]}" if ports else "no ports"
-        yield (
-            f"{len(gateways)} gateways, {listing['meter_count']} meters on 127.0.0.1:{where},"
-            f" {args.sim_speed}× time ({PROG} simctl; log {log_path})"
-        )
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_for_listing(process: subprocess.Popen, listing_path: Path, log_path: Path) -> dict:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not listing_path.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-5:]
-            raise SystemExit(
-                f"{PROG} demo: the simulated building did not start (see {log_path}):\n  "
-                + "\n  ".join(tail)
-                + "\nStart the demo with --no-simulator to serve the console without it."
-            )
-        time.sleep(0.1)
-    return json.loads(listing_path.read_text(encoding="utf-8"))
