@@ -111,10 +111,16 @@ def _cmd_headend(args: argparse.Namespace) -> int:
 
 
 def _print_status(path: Path) -> int:
+    from django.db import DatabaseError
+
     from openprepaid.domain.metering.selectors import health_summary
     from openprepaid.headend.service import read_status
 
-    report: dict = {"health": health_summary()}
+    try:
+        report: dict = {"health": health_summary()}
+    except DatabaseError as exc:
+        print(f"{PROG} headend: cannot read the database ({exc}); is it migrated?", file=sys.stderr)
+        return 1
     running = False
     try:
         status = read_status(path)
