@@ -60,6 +60,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # Tests run the headend and the web server in threads of their own: an in-memory test
+    # database (shared cache, table locks) cannot take that, a file in WAL mode can.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-openprepaid.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
