@@ -55,7 +55,7 @@ def test_demo_serves_the_console_beside_the_simulated_building(tmp_path):
             line = demo.stdout.readline()
             assert line, "the demo stopped:\n" + "".join(lines)
             lines.append(line)
-            if "Application startup complete" in line:
+            if "Uvicorn running on" in line:  # listening (startup completes before the bind)
                 break
         output = "".join(lines)
         assert "simulated building: 22 gateways, 695 meters on 127.0.0.1:10001–10022" in output

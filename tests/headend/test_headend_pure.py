@@ -3,13 +3,22 @@ timeouts."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import random
+import time
 
 import pytest
 
 from openprepaid.headend.contact import ContactTracker
-from openprepaid.headend.model import CommandKind, DesiredRelay, LineConfig, MeterControl
+from openprepaid.headend.model import (
+    Batch,
+    CommandKind,
+    DesiredRelay,
+    LineConfig,
+    MeterControl,
+    Reading,
+)
 from openprepaid.headend.reconcile import decide
 from openprepaid.headend.transport import Backoff, frame_seconds
 
@@ -102,3 +111,47 @@ def test_frame_times():
     assert frame_seconds(10, LineConfig(1, "L", "serial", baud_rate=9600, parity="N")) == (
         pytest.approx(10 * 10 / 9600)
     )
+
+
+def _reading(meter_id: int = 1) -> Reading:
+    return Reading(meter_id, dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC), "status")
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_flush_cancelled_mid_write_neither_loses_nor_miscounts_its_batch(fails):
+    """Stopping the headend cancels the flusher; the write already in its thread finishes and
+    counts (or, if it fails, the batch goes back to wait for the next flush)."""
+    import threading
+
+    from openprepaid.headend.batching import Collector
+
+    started = threading.Event()
+    written: list[Batch] = []
+
+    def slow_store(batch: Batch) -> None:
+        started.set()
+        time.sleep(0.2)
+        if fails:
+            raise OSError("disk full")
+        written.append(batch)
+
+    collector = Collector(slow_store)
+    collector.add_reading(_reading())
+
+    async def scenario() -> None:
+        task = asyncio.create_task(collector.flush())
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    if fails:
+        assert written == []
+        assert collector.stored_readings == 0
+        assert collector.pending == 1  # back in the queue for the next flush
+    else:
+        assert len(written) == 1
+        assert collector.stored_readings == 1
+        assert collector.pending == 0

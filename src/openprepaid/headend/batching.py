@@ -62,19 +62,33 @@ class Collector:
             )
             self.readings, self.failures, self.contact, self.gateways = [], [], [], []
             self.full.clear()
+            store = asyncio.ensure_future(asyncio.to_thread(self._store, batch))
             try:
-                await asyncio.to_thread(self._store, batch)
-            except Exception as exc:
-                log.exception("storing a batch failed; it will be tried again")
-                self.last_error = str(exc)
-                self.readings[:0] = batch.readings
-                self.failures[:0] = batch.failures
-                self.contact[:0] = batch.contact
-                self.gateways[:0] = batch.gateways
+                await asyncio.shield(store)
+            except asyncio.CancelledError:
+                # A thread cannot be cancelled: let the write finish and count its outcome, so
+                # that a batch is neither lost nor counted wrongly when the headend stops.
+                with contextlib.suppress(Exception):
+                    await store
+                self._settle(batch, store.exception())
                 raise
-            self.batches += 1
-            self.stored_readings += len(batch.readings)
-            self.stored_values += sum(r.value_count for r in batch.readings)
+            except Exception as exc:
+                self._settle(batch, exc)
+                raise
+            self._settle(batch, None)
+
+    def _settle(self, batch: Batch, error: BaseException | None) -> None:
+        if error is not None:
+            log.error("storing a batch failed; it will be tried again: %s", error)
+            self.last_error = str(error)
+            self.readings[:0] = batch.readings
+            self.failures[:0] = batch.failures
+            self.contact[:0] = batch.contact
+            self.gateways[:0] = batch.gateways
+            return
+        self.batches += 1
+        self.stored_readings += len(batch.readings)
+        self.stored_values += sum(r.value_count for r in batch.readings)
 
     async def run(self, every: float) -> None:
         """Flush every ``every`` seconds, or as soon as ``max_readings`` wait."""
