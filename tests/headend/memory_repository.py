@@ -242,6 +242,14 @@ class MemoryRepository:
                 return None
             return self._enqueue(meter_id, kind, {}, now, None, "reconcile")
 
+    def pending_gateways(self) -> set[int]:
+        with self.lock:
+            return {
+                self.gateway_of[c.meter_id]
+                for c in self.commands.values()
+                if c.state in PENDING and c.meter_id in self.gateway_of
+            }
+
     def pending_meters(self, gateway_id: int) -> list[int]:
         with self.lock:
             return sorted(

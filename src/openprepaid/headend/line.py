@@ -3,9 +3,10 @@
 Each turn of the loop, in order: a claimed command (commands preempt polling); the daily
 broadcast time sync; setting the clock of a meter found drifting; a full reading that is due
 (every ``full_reading_every`` per meter, the first pass at start); otherwise a status sweep of
-the next meter, round robin, so the bus is never idle. Two side tasks talk to the database
-only: the claimer (queued commands, every ``claim_every``) and the reconciler (desired against
-reported state, every ``reconcile_every``), plus the gateway statistics report.
+the next meter, round robin, so the bus is never idle. Side tasks talk to the database only:
+the reconciler (desired against reported state, every ``reconcile_every``) and the gateway
+statistics report. Commands are claimed by :meth:`LineWorker.claim_now`, which the headend's
+one dispatcher calls for the lines that have work (``Repository.pending_gateways``).
 
 Time sync on drift is done by the worker itself, not as a command row: a full reading that
 shows the meter's clock more than ``max_drift`` off puts the meter on a list, and the next turn
@@ -116,7 +117,6 @@ class LineWorker:
         if self.options.stagger:
             await asyncio.sleep(self.rng.random() * self.options.stagger)
         side = [
-            asyncio.create_task(self._claimer()),
             asyncio.create_task(self._reconciler()),
             asyncio.create_task(self._reporter()),
         ]
@@ -344,13 +344,6 @@ class LineWorker:
             self.known.discard(order.command_id)
             if meter is not None:
                 self.busy.discard(meter.meter_id)
-
-    async def _claimer(self) -> None:
-        while True:
-            await asyncio.sleep(self.options.claim_every)
-            if self.bus is None or self.orders:
-                continue
-            await self.claim_now()
 
     async def claim_now(self) -> None:
         """Claim the line's queued commands into the worker's queue."""

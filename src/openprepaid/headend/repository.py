@@ -60,6 +60,12 @@ class Repository(Protocol):
         already has a relay command queued, sending or sent; returns its id or ``None``."""
         ...
 
+    def pending_gateways(self) -> set[int]:
+        """Gateways with a command queued, sending or sent: one cheap query the headend makes
+        every ``claim_every`` instead of one claim per line, so that hundreds of lines do not
+        each ask the database for work several times a second."""
+        ...
+
     def pending_meters(self, gateway_id: int) -> Sequence[int]:
         """Meters of this gateway with a ``read_now`` or other queued command (cheap check the
         worker makes between polls, so that commands preempt polling)."""

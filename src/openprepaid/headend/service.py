@@ -63,6 +63,7 @@ class Headend:
             asyncio.create_task(self.collector.run(self.options.flush_every)),
             asyncio.create_task(self._reloader()),
             asyncio.create_task(self._status_writer()),
+            asyncio.create_task(self._dispatcher()),
         ]
 
     async def run(self) -> None:
@@ -125,6 +126,21 @@ class Headend:
                 await self.reload()
             except Exception:
                 log.exception("reloading the lines failed")
+
+    async def _dispatcher(self) -> None:
+        """Every ``claim_every``: one query for the gateways with commands, then each of those
+        lines claims its own (commands preempt polling on their bus)."""
+        while True:
+            await asyncio.sleep(self.options.claim_every)
+            try:
+                busy = await asyncio.to_thread(self.repo.pending_gateways)
+            except Exception:
+                log.exception("asking for commands failed")
+                continue
+            for gateway_id in busy:
+                entry = self.workers.get(gateway_id)
+                if entry is not None and entry[1].bus is not None and not entry[1].orders:
+                    await entry[1].claim_now()
 
     async def _status_writer(self) -> None:
         while True:

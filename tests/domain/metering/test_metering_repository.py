@@ -251,8 +251,12 @@ def test_expired_commands_are_not_sent_and_limit_applies(meter, make_meter):
     stale.refresh_from_db()
     assert (stale.state, stale.finished_at) == ("expired", T0)
     assert repo.pending_meters(meter.gateway_id) == [other.pk]
+    assert repo.pending_gateways() == {meter.gateway_id}  # first sending, second queued
     assert [o.command_id for o in repo.claim_commands(meter.gateway_id, T0, 5)] == [second.pk]
     assert repo.pending_meters(meter.gateway_id) == []
+    for order in (first, second):
+        repo.finish_command(CommandOutcome(order.pk, CommandState.CONFIRMED, T0))
+    assert repo.pending_gateways() == set()  # nothing queued or in flight any more
 
 
 def test_commands_left_in_flight_are_handed_out_after_a_restart(meter):

@@ -366,6 +366,14 @@ class DjangoRepository:
             )
             return command.pk
 
+    def pending_gateways(self) -> set[int]:
+        active = (CommandState.QUEUED, CommandState.SENDING, CommandState.SENT)
+        return set(
+            Command.objects.filter(state__in=active)
+            .values_list("meter__gateway_id", flat=True)
+            .distinct()
+        )
+
     def pending_meters(self, gateway_id: int) -> Sequence[int]:
         return list(
             Command.objects.filter(meter__gateway_id=gateway_id, state=CommandState.QUEUED)
