@@ -94,6 +94,8 @@ bench: setup
 	$(BIN)/python bench/bench_protocol.py
 	$(BIN)/python bench/bench_bus_timing.py
 	$(BIN)/python bench/bench_simulator.py
+	$(BIN)/python bench/bench_headend.py
+	$(BIN)/python bench/bench_board.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) build dist src/*.egg-info var/test \
