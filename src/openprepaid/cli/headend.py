@@ -47,9 +47,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     headend.add_argument(
         "--full-every",
         type=int,
-        default=30,
         metavar="MINUTES",
-        help="full reading interval in minutes (30)",
+        help="full reading interval in minutes for every line (default: each gateway's, else"
+        " its site's, 30 unless configured)",
     )
     headend.add_argument(
         "--lost-after",
@@ -76,7 +76,7 @@ def _cmd_headend(args: argparse.Namespace) -> int:
     setup_django()
     if args.status:
         return _print_status(_status_path(args))
-    if args.full_every < 1 or args.lost_after < 1:
+    if (args.full_every is not None and args.full_every < 1) or args.lost_after < 1:
         print(f"{PROG} headend: --full-every and --lost-after are at least 1", file=sys.stderr)
         return 2
     from openprepaid.domain.metering.repository import DjangoRepository
@@ -86,7 +86,7 @@ def _cmd_headend(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    full_every = dt.timedelta(minutes=args.full_every)
+    full_every = None if args.full_every is None else dt.timedelta(minutes=args.full_every)
     options = HeadendOptions(
         lost_after=args.lost_after,
         full_reading_every=full_every,

@@ -365,3 +365,18 @@ def test_controls_and_lines(meter, make_meter, gateway):
         (meter.pk, "local"),
         (remote.pk, "remote"),
     ]
+
+
+def test_the_full_reading_interval_comes_from_the_gateway_else_its_site(site, gateway, meter):
+    from openprepaid.domain.sites import services as site_services
+
+    repo = DjangoRepository()
+    (line,) = repo.lines()
+    assert line.full_reading_every == dt.timedelta(minutes=30)  # the site's default
+    site_services.update_site(site, acting_user=None, full_reading_minutes=60)
+    assert repo.lines()[0].full_reading_every == dt.timedelta(minutes=60)
+    site_services.update_gateway(gateway, acting_user=None, full_reading_minutes=5)
+    assert repo.lines()[0].full_reading_every == dt.timedelta(minutes=5)
+    # An interval given to the repository (openprepaid headend --full-every) wins.
+    forced = DjangoRepository(full_reading_every=dt.timedelta(minutes=2))
+    assert forced.lines()[0].full_reading_every == dt.timedelta(minutes=2)

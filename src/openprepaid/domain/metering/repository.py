@@ -111,16 +111,16 @@ _CENT = Decimal("0.01")
 
 
 class DjangoRepository:
-    """``full_reading_every``: the full-reading interval every line gets (a per-site or
-    per-gateway setting is not modelled yet). ``reconcile_expiry``: how long a command the
-    reconciler queued stays valid (it decides again on the next sweep anyway).
+    """``full_reading_every``: when given, the full-reading interval of every line; otherwise
+    each gateway's own ``full_reading_minutes``, else its site's. ``reconcile_expiry``: how
+    long a command the reconciler queued stays valid (it decides again on the next sweep).
     ``command_lease``: how long a command this process claimed may stay unfinished before it is
     handed out again."""
 
     def __init__(
         self,
         *,
-        full_reading_every: dt.timedelta = dt.timedelta(minutes=30),
+        full_reading_every: dt.timedelta | None = None,
         reconcile_expiry: dt.timedelta = dt.timedelta(hours=1),
         command_lease: dt.timedelta = dt.timedelta(seconds=60),
     ) -> None:
@@ -162,7 +162,9 @@ class DjangoRepository:
                 )
             )
         result = []
-        for gateway in Gateway.objects.filter(status=Status.ACTIVE).order_by("site_id", "name"):
+        gateways = Gateway.objects.filter(status=Status.ACTIVE).select_related("site")
+        for gateway in gateways.order_by("site_id", "name"):
+            minutes = gateway.full_reading_minutes or gateway.site.full_reading_minutes
             targets = sorted(meters.get(gateway.pk, ()), key=_address_order)
             result.append(
                 LineConfig(
@@ -175,7 +177,7 @@ class DjangoRepository:
                     baud_rate=gateway.baud_rate,
                     parity=gateway.parity,
                     meters=tuple(targets),
-                    full_reading_every=self.full_reading_every,
+                    full_reading_every=self.full_reading_every or dt.timedelta(minutes=minutes),
                 )
             )
         return result

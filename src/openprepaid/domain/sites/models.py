@@ -39,6 +39,12 @@ class Site(models.Model):
     )
     name = models.CharField(_("name"), max_length=100)
     address = models.CharField(_("address"), max_length=200, blank=True)
+    full_reading_minutes = models.PositiveSmallIntegerField(
+        _("full reading every (minutes)"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text=_("How often the headend reads every meter in full; gateways may override."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -195,6 +201,13 @@ class Gateway(OneQueryChecks):
         _("parity"), max_length=1, choices=Parity.choices, default=Parity.EVEN
     )
     location = models.CharField(_("location"), max_length=200, blank=True)
+    full_reading_minutes = models.PositiveSmallIntegerField(
+        _("full reading every (minutes)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        help_text=_("Leave empty for the site's interval."),
+    )
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE
     )

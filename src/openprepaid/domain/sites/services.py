@@ -30,18 +30,34 @@ from openprepaid.protocol.profiles import PROFILES, Protocol, normalize_address
 # ---------------------------------------------------------------------------------- sites
 
 
+DEFAULT_FULL_READING_MINUTES = 30
+
+
 @transaction.atomic
-def create_site(*, acting_user, code: str, name: str, address: str = "") -> Site:
+def create_site(
+    *,
+    acting_user,
+    code: str,
+    name: str,
+    address: str = "",
+    full_reading_minutes: int | None = None,
+) -> Site:
     require(acting_user, Capability.MANAGE_SITES)
     return create_record(
-        Site, acting_user=acting_user, action="site.create", code=code, name=name, address=address
+        Site,
+        acting_user=acting_user,
+        action="site.create",
+        code=code,
+        name=name,
+        address=address,
+        full_reading_minutes=full_reading_minutes or DEFAULT_FULL_READING_MINUTES,
     )
 
 
 @transaction.atomic
 def update_site(site: Site, *, acting_user, **changes: Any) -> Site:
     require(acting_user, Capability.MANAGE_SITES, site.pk)
-    _only(changes, {"code", "name", "address"})
+    _only(changes, {"code", "name", "address", "full_reading_minutes"})
     return update_record(site, acting_user=acting_user, action="site.update", **changes)
 
 
@@ -159,6 +175,7 @@ GATEWAY_FIELDS = {
     "baud_rate",
     "parity",
     "location",
+    "full_reading_minutes",
 }
 
 

@@ -30,7 +30,17 @@ def _site_field(operator) -> forms.ModelChoiceField:
 class SiteForm(ServiceModelForm):
     class Meta:
         model = Site
-        fields = ["code", "name", "address"]
+        fields = ["code", "name", "address", "full_reading_minutes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["full_reading_minutes"].required = False  # blank: as it was, or 30
+
+    def clean_full_reading_minutes(self):
+        value = self.cleaned_data.get("full_reading_minutes")
+        if value is None:
+            return self.instance.full_reading_minutes if self.instance.pk else 30
+        return value
 
 
 class BuildingForm(ServiceModelForm):
@@ -94,6 +104,7 @@ class GatewayForm(ServiceModelForm):
             "baud_rate",
             "parity",
             "location",
+            "full_reading_minutes",
         ]
         help_texts = {
             "host": _("IP address or host name of the gateway."),
