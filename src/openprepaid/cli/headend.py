@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from openprepaid.cli.common import PROG, setup_django
+from openprepaid.headend.model import CommandKind
 
 STATUS_FILENAME = "headend-status.json"
 ALIVE_WITHIN = 15.0  # seconds: a status file older than this means the headend is not running
@@ -64,6 +65,27 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="never set the meters' clocks (the demo's accelerated meters run ahead on purpose)",
     )
     headend.set_defaults(handler=_cmd_headend)
+
+    command = sub.add_parser(
+        "command",
+        help="queue a command for one meter or several (carried out by the running headend)",
+        description="Queue a command as an operator would in the console (the operator's role"
+        " and sites are checked, a system-log row is written); prints the queued commands.",
+    )
+    command.add_argument("kind", choices=[k.value for k in CommandKind], metavar="KIND",
+                         help=", ".join(k.value for k in CommandKind))  # fmt: skip
+    command.add_argument("meters", nargs="+", metavar="METER", help="meter bus addresses")
+    command.add_argument("--gateway", help="the gateway's name (needed for Modbus unit ids)")
+    command.add_argument("--user", required=True, help="the operator who asks (user name)")
+    command.add_argument(
+        "--price", action="append", default=[], metavar="YUAN", help="push_prices: one per tariff"
+    )
+    command.add_argument(
+        "--setting", action="append", default=[], metavar="NAME=VALUE",
+        help="push_settings: alarm_1, alarm_2, overdraft_limit, close_allowed_limit,"
+        " overload_power_kw",
+    )  # fmt: skip
+    command.set_defaults(handler=_cmd_command)
 
 
 def _status_path(args: argparse.Namespace) -> Path:
@@ -134,4 +156,58 @@ def _print_status(path: Path) -> int:
     if not running:
         print(f"{PROG} headend: no running headend reports to {path}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_command(args: argparse.Namespace) -> int:
+    setup_django()
+    from openprepaid.domain.errors import ServiceError
+    from openprepaid.domain.metering.services import request_batch, request_command
+    from openprepaid.domain.operators.models import Operator
+    from openprepaid.domain.sites.models import Meter
+
+    operator = Operator.objects.filter(username=args.user, is_active=True).first()
+    if operator is None:
+        print(f"{PROG} command: no active operator {args.user!r}", file=sys.stderr)
+        return 2
+    params: dict = {}
+    if args.price:
+        params["prices"] = args.price
+    for item in args.setting:
+        name, sep, value = item.partition("=")
+        if not sep:
+            print(f"{PROG} command: write --setting NAME=VALUE, not {item!r}", file=sys.stderr)
+            return 2
+        params[name.strip()] = value.strip()
+    meters = Meter.objects.exclude(lifecycle="retired").select_related("gateway")
+    if args.gateway:
+        meters = meters.filter(gateway__name=args.gateway)
+    found = {m.address: m for m in meters.filter(address__in=args.meters)}
+    missing = [a for a in args.meters if a not in found]
+    duplicates = meters.filter(address__in=args.meters).count() > len(found)
+    if missing or duplicates:
+        reason = f"no meter {', '.join(missing)}" if missing else "an address on several gateways"
+        print(f"{PROG} command: {reason} (name the gateway with --gateway)", file=sys.stderr)
+        return 2
+    try:
+        if len(found) == 1:
+            (meter,) = found.values()
+            queued = [
+                request_command(acting_user=operator, meter=meter, kind=args.kind, params=params)
+            ]
+        else:
+            batch = request_batch(
+                acting_user=operator,
+                meters=list(found.values()),
+                kind=args.kind,
+                params=params,
+                description=f"{PROG} command",
+            )
+            queued = list(batch.commands.select_related("meter"))
+    except ServiceError as exc:
+        print(f"{PROG} command: {exc.message}", file=sys.stderr)
+        return 2
+    for row in queued:
+        line = {"command": row.pk, "meter": row.meter.address, "kind": row.kind}
+        print(json.dumps({**line, "state": row.state}, ensure_ascii=False))
     return 0
