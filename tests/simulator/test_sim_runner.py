@@ -252,7 +252,7 @@ def test_restart_with_the_same_state_file_keeps_the_registers(tmp_path):
         sim.inject("clock_drift", meter=DLT, seconds_per_day=30)
         before = sim.inspect(DLT)
         modbus_before = sim.inspect("3", "GW002")
-    assert float(before["registers"]["total"]) > 0
+    assert Decimal(before["registers"]["total"]) > 0
     saved = load_state(path)
     assert set(saved["meters"]) == {"GW001", "GW002"}
     assert saved["meters"]["GW001"][DLT]["billing"]
