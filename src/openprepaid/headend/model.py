@@ -26,7 +26,15 @@ class CommandKind(StrEnum):
     PUSH_SETTINGS = "push_settings"  # params: thresholds in yuan, e.g. {"alarm_1": "50.00"}
     TIME_SYNC = "time_sync"
     READ_NOW = "read_now"
+    # Money on the meter (local cost control), queued only by the billing services:
+    # params {"amount": "100.00", "purchase_count": 3, "customer": "000000000001"}.
+    OPEN_ACCOUNT = "open_account"  # the first purchase, which also opens the account on the meter
+    RECHARGE = "recharge"
 
+
+#: Commands that put money on a meter: never from an operator's command form, never superseded;
+#: confirmed only by the meter's purchase count (and balance) read back.
+MONEY_KINDS = frozenset({CommandKind.OPEN_ACCOUNT, CommandKind.RECHARGE})
 
 #: Commands that move the relay or keep power: a newer one supersedes an older queued one.
 RELAY_KINDS = frozenset(

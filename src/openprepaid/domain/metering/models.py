@@ -40,6 +40,8 @@ class CommandKindChoice(models.TextChoices):
     PUSH_SETTINGS = CommandKind.PUSH_SETTINGS.value, _("Push settings")
     TIME_SYNC = CommandKind.TIME_SYNC.value, _("Synchronise clock")
     READ_NOW = CommandKind.READ_NOW.value, _("Read now")
+    OPEN_ACCOUNT = CommandKind.OPEN_ACCOUNT.value, _("Open account on the meter")
+    RECHARGE = CommandKind.RECHARGE.value, _("Recharge the meter")
 
 
 class CommandStateChoice(models.TextChoices):

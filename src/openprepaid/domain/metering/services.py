@@ -30,6 +30,7 @@ from openprepaid.domain.operators.permissions import require
 from openprepaid.domain.operators.roles import Capability
 from openprepaid.domain.sites.models import Lifecycle, Meter
 from openprepaid.headend.model import (
+    MONEY_KINDS,
     RELAY_KINDS,
     CommandKind,
     CommandState,
@@ -153,9 +154,16 @@ def clean_params(kind: CommandKind, params: dict | None) -> dict[str, Any]:
 
 def _kind(kind: CommandKind | str) -> CommandKind:
     try:
-        return CommandKind(kind)
+        kind = CommandKind(kind)
     except ValueError:
         raise ServiceError(_("Unknown command."), code="unknown_command") from None
+    if kind in MONEY_KINDS:
+        # Money reaches a meter only through a sale (billing services), with its ledger entry.
+        raise ServiceError(
+            _("Money is put on a meter by a sale at the sales desk, not by a command."),
+            code="money_command",
+        )
+    return kind
 
 
 def _refuse_retired(meters: Sequence[Meter]) -> None:
