@@ -15,7 +15,7 @@ import pytest
 
 PASSWORD = "Correct-Horse-Battery-9"
 _usernames = itertools.count(1)
-APPEND_ONLY_TABLES = ("audit_systemlog",)
+APPEND_ONLY_TABLES = ("audit_systemlog", "billing_ledgerentry")
 
 
 @pytest.fixture(autouse=True)

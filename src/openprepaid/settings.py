@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "openprepaid.domain.sites",
     "openprepaid.domain.tenants",
     "openprepaid.domain.metering",
+    "openprepaid.domain.billing",
     "openprepaid.web.console",
 ]
 
