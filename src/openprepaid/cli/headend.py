@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -30,7 +31,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="run the headend: read every meter, carry out commands, watch lost contact",
         description="Run the headend until Ctrl+C or SIGTERM: one worker per gateway line reads"
         " the meters on schedule, carries out the commands operators queue, reconciles relays"
-        " and records lost contact. --status reports on a running headend instead.",
+        " and records lost contact. --status reports on a running headend instead. Open"
+        " account and recharge are sealed with the site master key from"
+        " OPENPREPAID_MASTER_KEY (hex; without it, the public demo key).",
     )
     headend.add_argument(
         "--status",
@@ -108,12 +111,18 @@ def _cmd_headend(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    try:
+        master_key = _headend_master_key()
+    except ValueError as exc:
+        print(f"{PROG} headend: OPENPREPAID_MASTER_KEY: {exc}", file=sys.stderr)
+        return 2
     full_every = None if args.full_every is None else dt.timedelta(minutes=args.full_every)
     options = HeadendOptions(
         lost_after=args.lost_after,
         full_reading_every=full_every,
         time_sync_daily=not args.no_time_sync,
         max_drift=dt.timedelta.max if args.no_time_sync else HeadendOptions().max_drift,
+        master_key=master_key,
     )
     repo = DjangoRepository(full_reading_every=full_every)
     headend = Headend(repo, options=options, status_path=_status_path(args))
@@ -130,6 +139,23 @@ def _cmd_headend(args: argparse.Namespace) -> int:
         asyncio.run(run())
     print("Headend stopped.", flush=True)
     return 0
+
+
+def _headend_master_key():
+    """The site master key money commands are sealed with: ``OPENPREPAID_MASTER_KEY`` (hex),
+    else the public demo key with a warning. The key itself is never printed."""
+    from openprepaid.protocol.security.keys import DEMO_MASTER_KEY_HEX, MasterKey
+
+    text = os.environ.get("OPENPREPAID_MASTER_KEY", "").strip()
+    if not text:
+        print(
+            "WARNING: open account and recharge use the public demo master key; a real site"
+            " sets its own in OPENPREPAID_MASTER_KEY.",
+            file=sys.stderr,
+            flush=True,
+        )
+        text = DEMO_MASTER_KEY_HEX
+    return MasterKey.from_hex(text)
 
 
 def _print_status(path: Path) -> int:

@@ -5,12 +5,14 @@ word 3, the Modbus status block) shows the wanted state. *Ghost success*: when a
 no reply, or when the command comes back after a restart (``attempts`` > 0), the status is
 read first; if the meter already shows the wanted state the command is confirmed without
 being sent again. Otherwise it is sent again, up to ``retries`` attempts, then failed. A
-command is never sent twice once a read-back shows it done.
+command is never sent twice once a read-back shows it done. Money commands (open account,
+recharge) are carried out by :mod:`openprepaid.headend.money`, on the purchase count.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -18,6 +20,7 @@ from typing import Any
 
 from openprepaid.headend.bus import LineBus
 from openprepaid.headend.model import (
+    MONEY_KINDS,
     CommandKind,
     CommandOrder,
     CommandOutcome,
@@ -25,6 +28,7 @@ from openprepaid.headend.model import (
     MeterTarget,
     Reading,
 )
+from openprepaid.headend.money import MoneyCommand
 from openprepaid.headend.options import HeadendOptions
 from openprepaid.headend.reader import FULL, STATUS, PollError, is_modbus, modbus_read, poll
 from openprepaid.headend.transport import ReplyTimeout
@@ -88,6 +92,11 @@ class CommandRunner:
         try:
             if order.kind is CommandKind.READ_NOW:
                 await self._read_now(order, meter, execution)
+            elif order.kind in MONEY_KINDS:
+                finish = functools.partial(self._finish, order)
+                await MoneyCommand(self.bus, self.options, self.now, finish, execution).run(
+                    order, meter
+                )
             elif wanted(order.kind) is not None:
                 await self._relay(order, meter, execution)
             else:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from openprepaid.protocol.dlt645.fields import Password
+from openprepaid.protocol.security.keys import MasterKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,10 @@ class HeadendOptions:
     Times are real seconds (float). ``full_reading_every`` overrides every line's configured
     interval when given. ``time_zone`` is the meters' wall-clock zone (DL/T 645 clocks carry
     none): ``OPENPREPAID_TIME_ZONE`` or, without it, the host's local time — as the simulator.
+    ``master_key`` is the site master key the money commands (open account, recharge) are
+    sealed with; the command line loads it from ``OPENPREPAID_MASTER_KEY`` (else the public demo
+    key, with a warning). Without one, a money command that has to be sent fails. It never
+    shows in ``repr``.
     """
 
     turnaround: float = 0.5  # the meter's answer delay allowance per request
@@ -46,6 +51,7 @@ class HeadendOptions:
     stagger: float = 2.0  # start gateways spread over up to this many seconds
     seed: int | None = None  # jitter rng seed (tests); None: system entropy
     time_zone: str | None = field(default_factory=lambda: os.environ.get("OPENPREPAID_TIME_ZONE"))
+    master_key: MasterKey | None = field(default=None, repr=False)
 
     def meter_now(self, now: dt.datetime) -> dt.datetime:
         """``now`` (aware) as the meters' naive wall-clock time, whole seconds."""

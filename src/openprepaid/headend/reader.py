@@ -30,9 +30,18 @@ from openprepaid.protocol.modbus import (
 from openprepaid.protocol.modbus.profile import modbus_profile
 
 FULL, STATUS = "full", "status"
+#: What a money command decides on: purchase count, balance, overdraft and (DL/T 645) status
+#: word 3 for "account opened". Stored as a status reading.
+MONEY = "money"
 DI_STATUS_WORD_1 = 0x04000501
 #: A full DL/T 645 reading: the profile's identifiers plus status word 1.
 EXTRA_FULL_DIS = (DI_STATUS_WORD_1,)
+MONEY_DIS = (
+    dlt.DI_STATUS_WORD_3,
+    dlt.DI_REMAINING_AMOUNT,
+    dlt.DI_OVERDRAFT_AMOUNT,
+    dlt.DI_PURCHASE_COUNT,
+)
 STATUS_BLOCK = (acrel.SIM_PREPAID_BASE, 9)  # remaining … cost control mode
 _GATEWAY_NO_ANSWER = (
     ExceptionCode.GATEWAY_TARGET_FAILED_TO_RESPOND,
@@ -55,12 +64,15 @@ def is_modbus(meter: MeterTarget) -> bool:
 async def poll(
     bus: LineBus, meter: MeterTarget, kind: str, now: Callable[[], dt.datetime]
 ) -> Reading:
-    """One full reading or status sweep of ``meter``; ``PollError`` if it did not answer."""
+    """One full reading, status sweep or money read of ``meter``; ``PollError`` if it did not
+    answer. A money read comes back as a status reading (the Modbus status block already holds
+    the purchase count)."""
+    stored = FULL if kind == FULL else STATUS
     if is_modbus(meter):
         values = await _modbus_values(bus, meter, kind)
-        return modbus_reading(meter, kind, now(), values)
+        return modbus_reading(meter, stored, now(), values)
     values = await _dlt645_values(bus, meter, kind)
-    return dlt645_reading(meter, kind, now(), values)
+    return dlt645_reading(meter, stored, now(), values)
 
 
 # --- DL/T 645 ------------------------------------------------------------------------------
@@ -71,6 +83,8 @@ def dlt645_requests(meter: MeterTarget, kind: str) -> tuple[ReadRequest, ...]:
     if kind == FULL:
         extra = tuple(ReadRequest(meter.address, di) for di in EXTRA_FULL_DIS)
         return profile.reading_requests(meter.address) + extra
+    if kind == MONEY:
+        return tuple(ReadRequest(meter.address, di) for di in MONEY_DIS)
     return profile.status_requests(meter.address)
 
 
