@@ -96,6 +96,7 @@ bench: setup
 	$(BIN)/python bench/bench_simulator.py
 	$(BIN)/python bench/bench_headend.py
 	$(BIN)/python bench/bench_board.py
+	$(BIN)/python bench/bench_billing.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) build dist src/*.egg-info var/test \

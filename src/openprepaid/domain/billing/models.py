@@ -415,6 +415,7 @@ class SaleKind(models.TextChoices):
     REFUND = "refund", _("Refund")
     CORRECTION = "correction", _("Correction")
     CLOSING = "closing", _("Closing settlement")
+    SWAP = "swap", _("Meter swap")
 
 
 class PaymentMethod(models.TextChoices):
@@ -581,6 +582,7 @@ class BillingAlarmKind(models.TextChoices):
     LEVEL = "level", _("Balance level changed")
     LEDGER_DIFFERENCE = "ledger_difference", _("Ledger differs from the meter")
     OVERLOAD = "overload", _("Overload")
+    TAMPER = "tamper", _("Registers went backwards")
 
 
 class BillingAlarm(models.Model):

@@ -109,6 +109,15 @@ class MeterStatus(models.Model):
         default=DesiredRelayChoice.AUTO,
     )
     desired_keep_power = models.BooleanField(_("desired keep power"), default=False)
+    # What the account's balance asks of a remotely controlled meter (billing writes it:
+    # ``openprepaid.domain.billing.control``); an operator's ``desired_relay`` other than
+    # automatic wins over it, keep power and friendly hours hold back its trip.
+    account_relay = models.CharField(
+        _("relay wanted by the account"),
+        max_length=8,
+        choices=DesiredRelayChoice.choices,
+        default=DesiredRelayChoice.AUTO,
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -118,6 +127,10 @@ class MeterStatus(models.Model):
             models.CheckConstraint(
                 condition=Q(desired_relay__in=DesiredRelayChoice.values),
                 name="meter_status_desired_relay_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(account_relay__in=DesiredRelayChoice.values),
+                name="meter_status_account_relay_valid",
             ),
             models.CheckConstraint(
                 condition=Q(lost_contact=False) | Q(lost_since__isnull=False),

@@ -42,6 +42,7 @@ from openprepaid.domain.metering.models import (
 )
 from openprepaid.domain.sites.models import Gateway, Lifecycle, Meter, Status
 from openprepaid.headend.model import (
+    MONEY_KINDS,
     RELAY_KINDS,
     Batch,
     CommandKind,
@@ -220,6 +221,12 @@ class DjangoRepository:
                     )
             if batch.gateways:
                 _store_gateway_stats(batch.gateways)
+        if full:
+            # Billing prices what is new in its own transaction (it catches up on the next
+            # batch if it fails); the readings are stored whatever happens to it.
+            from openprepaid.domain.billing.engine import bill_after_store
+
+            bill_after_store({r.meter_id for r in full})
 
     # ---------------------------------------------------------------------------- commands
 
@@ -316,6 +323,10 @@ class DjangoRepository:
                 command.detail = outcome.detail[:200]
                 fields.append("detail")
             command.save(update_fields=fields)
+            if command.kind in MONEY_KINDS and command.is_final:
+                from openprepaid.domain.billing.services.delivery import command_finished
+
+                command_finished(command.pk)  # the sale is delivered (or not) with the command
         with self._lock:
             if new == CommandState.SENT:
                 self._owned.add(command.pk)
@@ -323,6 +334,11 @@ class DjangoRepository:
                 self._owned.discard(command.pk)
 
     def controls(self, gateway_id: int) -> list[MeterControl]:
+        """The desired state of each meter of the line: the operator's override, else the
+        account's relay intent (billing), whose trip keep power and the site's friendly time
+        hold back (``openprepaid.domain.billing.control.effective_relay``)."""
+        from openprepaid.domain.billing import control as billing_control
+
         rows = (
             Meter.objects.filter(gateway_id=gateway_id)
             .exclude(lifecycle=Lifecycle.RETIRED)
@@ -333,19 +349,29 @@ class DjangoRepository:
                 "live__relay_open",
                 "live__keep_power",
                 "live__lost_contact",
+                "live__account_relay",
+                "gateway__site_id",
             )
             .order_by("id")
         )
+        rows = list(rows)
+        tripping = {site for *_values, account, site in rows if account == DesiredRelay.OPEN}
+        friendly = billing_control.friendly_sites(tripping, timezone.now()) if tripping else set()
         return [
             MeterControl(
                 meter_id=pk,
-                desired_relay=DesiredRelay(desired or DesiredRelay.AUTO),
+                desired_relay=billing_control.effective_relay(
+                    operator=desired,
+                    account=account,
+                    keep_power=bool(keep),
+                    friendly=site in friendly,
+                ),
                 desired_keep_power=bool(keep),
                 reported_relay_open=relay_open,
                 reported_keep_power=reported_keep,
                 lost_contact=bool(lost),
             )
-            for pk, desired, keep, relay_open, reported_keep, lost in rows
+            for pk, desired, keep, relay_open, reported_keep, lost, account, site in rows
         ]
 
     def enqueue_reconcile(

@@ -28,10 +28,6 @@ from openprepaid.domain.sites.selectors import meters_for
 from openprepaid.domain.tenants.models import AccountMeter, AccountStatus
 from openprepaid.headend.model import CommandState
 
-#: Default balance alarm levels (yuan) until billing brings per-site thresholds.
-ALARM_1 = Decimal("50.00")
-ALARM_2 = Decimal("20.00")
-
 #: A meter is *fresh* when its last good reading (full or status sweep) is at most this old.
 #: The status sweep passes every meter of a bus within about 30 seconds, so four sweeps missed
 #: in a row make a meter stale; the full-reading interval (30 minutes) would hide a dead bus.
@@ -62,14 +58,16 @@ class MeterLive:
 
 
 def meter_states(meters: Iterable, *, now: dt.datetime | None = None) -> dict[int, MeterLive]:
-    """The board state of each meter (objects with ``pk``), in three queries.
+    """The board state of each meter (objects with ``pk``), in five queries.
 
     - lost contact (the meter's own alarm, or its gateway's) → ``lost``;
     - nothing reported yet → ``not_opened``;
     - a locally controlled meter is opened when it says so (or, when it does not say, when its
       lifecycle is opened); a remotely controlled one when it belongs to an open account;
-    - a local meter in overdraft, or with no money left, → ``arrears``; at or below
-      :data:`ALARM_2` → ``alarm_2``; at or below :data:`ALARM_1` → ``alarm_1``; else ``opened``.
+    - a local meter in overdraft, or with no money left, → ``arrears``; at or below its alarm
+      level 2 → ``alarm_2``; at or below its alarm level 1 → ``alarm_1``; else ``opened`` — the
+      levels of its site's billing settings overlaid by its own thresholds;
+    - a remote meter shows its account's alarm level (kept by billing from the ledger).
     """
     ids = [m.pk for m in meters]
     if not ids:
@@ -89,17 +87,21 @@ def meter_states(meters: Iterable, *, now: dt.datetime | None = None) -> dict[in
         "live__last_seen_at",
         "live__remaining",
         "live__overdraft",
+        "gateway__site_id",
     )
+    rows = [row for row in rows if row[0] in wanted]
     lost_gateways = set(
         ContactAlarm.objects.filter(regained_at__isnull=True, gateway__isnull=False).values_list(
             "gateway_id", flat=True
         )
     )
-    in_open_account = set(
+    in_open_account = dict(
         AccountMeter.objects.filter(
             _among("meter_id", ids), detached_at__isnull=True, account__status=AccountStatus.OPEN
-        ).values_list("meter_id", flat=True)
+        ).values_list("meter_id", "account__balance__level")
     )
+    local = {row[0]: row[-1] for row in rows if row[2] == CostControl.LOCAL}
+    levels = _local_levels(local) if local else {}
     result = {}
     for (
         pk,
@@ -114,18 +116,23 @@ def meter_states(meters: Iterable, *, now: dt.datetime | None = None) -> dict[in
         last_seen_at,
         remaining,
         overdraft,
+        _site_id,
     ) in rows:
-        if pk not in wanted:
-            continue
         if lost or gateway_id in lost_gateways:
             state = BoardState.LOST
         elif has_status is None:
             state = BoardState.NOT_OPENED
         elif cost_control == CostControl.LOCAL:
             opened = account_opened if account_opened is not None else lifecycle == "opened"
-            state = balance_state(remaining, overdraft) if opened else BoardState.NOT_OPENED
+            state = (
+                balance_state(remaining, overdraft, *levels.get(pk, _DEFAULT_LEVELS))
+                if opened
+                else BoardState.NOT_OPENED
+            )
+        elif pk in in_open_account:
+            state = _ACCOUNT_LEVELS.get(in_open_account[pk] or "normal", BoardState.OPENED)
         else:
-            state = BoardState.OPENED if pk in in_open_account else BoardState.NOT_OPENED
+            state = BoardState.NOT_OPENED
         result[pk] = MeterLive(
             state=state,
             relay_open=relay_open,
@@ -148,17 +155,58 @@ def _among(field: str, ids: list[int]) -> Q:
     return Q(**{f"{field}__in": ids})
 
 
-def balance_state(remaining: Decimal | None, overdraft: Decimal | None) -> BoardState:
-    """The board state of an opened meter holding its own wallet."""
+#: The board state of a remote meter for its account's alarm level.
+_ACCOUNT_LEVELS = {
+    "normal": BoardState.OPENED,
+    "alarm_1": BoardState.ALARM_1,
+    "alarm_2": BoardState.ALARM_2,
+    "arrears": BoardState.ARREARS,
+}
+#: Alarm levels 1 and 2 (yuan) of a site that has no billing settings yet (the model's defaults).
+_DEFAULT_LEVELS = (Decimal("50.00"), Decimal("20.00"))
+
+
+def _local_levels(site_of: dict[int, int]) -> dict[int, tuple[Decimal, Decimal]]:
+    """(alarm level 1, alarm level 2) of each local meter (``{meter: site}``): its site's billing
+    settings overlaid by the meter's own thresholds (two queries)."""
+    from openprepaid.domain.billing.models import BillingSettings, MeterThresholds
+
+    sites = {
+        pk: (Decimal(a1), Decimal(a2))
+        for pk, a1, a2 in BillingSettings.objects.filter(
+            site_id__in=set(site_of.values())
+        ).values_list("site_id", "alarm_1", "alarm_2")
+    }
+    overrides = {
+        pk: (a1, a2)
+        for pk, a1, a2 in MeterThresholds.objects.filter(_among("meter_id", list(site_of)))
+        .filter(Q(alarm_1__isnull=False) | Q(alarm_2__isnull=False))
+        .values_list("meter_id", "alarm_1", "alarm_2")
+    }
+    result = {}
+    for pk, site_id in site_of.items():
+        a1, a2 = sites.get(site_id, _DEFAULT_LEVELS)
+        own1, own2 = overrides.get(pk, (None, None))
+        result[pk] = (a1 if own1 is None else own1, a2 if own2 is None else own2)
+    return result
+
+
+def balance_state(
+    remaining: Decimal | None,
+    overdraft: Decimal | None,
+    alarm_1: Decimal = _DEFAULT_LEVELS[0],
+    alarm_2: Decimal = _DEFAULT_LEVELS[1],
+) -> BoardState:
+    """The board state of an opened meter holding its own wallet, for its alarm levels."""
     if overdraft is not None and overdraft > 0:
         return BoardState.ARREARS
     if remaining is None:
         return BoardState.OPENED
     if remaining <= 0:
         return BoardState.ARREARS
-    if remaining <= ALARM_2:
+    if remaining <= alarm_2:
         return BoardState.ALARM_2
-    if remaining <= ALARM_1:
+    if remaining <= alarm_1:
         return BoardState.ALARM_1
     return BoardState.OPENED
 
@@ -203,6 +251,33 @@ def commands_for(meter: Meter, limit: int = 20) -> list[Command]:
         Command.objects.filter(meter=meter)
         .select_related("requested_by", "batch")
         .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def command_list(operator, *, meter=None, state: str = "", kind: str = "", batch=None):
+    """Commands of the meters the operator may see, newest first (a queryset, to paginate)."""
+    qs = limit_to_sites(
+        Command.objects.select_related("meter", "requested_by"), operator, "meter__gateway__site"
+    )
+    given = {"meter": meter, "state": state, "kind": kind, "batch": batch}
+    return qs.filter(**{k: v for k, v in given.items() if v not in (None, "")}).order_by(
+        "-created_at", "-id"
+    )
+
+
+def batches_for(operator):
+    """Command batches of the operator's sites, newest first (a queryset, to paginate)."""
+    return limit_to_sites(
+        CommandBatch.objects.select_related("site", "requested_by"), operator
+    ).order_by("-created_at", "-id")
+
+
+def batch_commands(batch: CommandBatch) -> list[Command]:
+    """Each meter's command of the batch, in unit order."""
+    return list(
+        batch.commands.select_related("meter__unit", "requested_by").order_by(
+            "meter__unit__code", "meter__address"
+        )
     )
 
 

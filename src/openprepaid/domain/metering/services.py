@@ -135,6 +135,26 @@ def request_batch(
     return batch
 
 
+def queue_money_command(
+    meter: Meter, kind: CommandKind | str, params: dict, acting_user
+) -> Command:
+    """Queue an open-account or recharge command carrying a sale's money to a meter. Only the
+    billing services call this, inside the sale's transaction (which checks the permission and
+    writes the system-log row). Money commands never expire and are never superseded: paid
+    money must reach the meter or be corrected at the desk."""
+    kind = CommandKind(kind)
+    if kind not in MONEY_KINDS:
+        raise ValueError(f"{kind} is not a money command")
+    _refuse_retired([meter])
+    return Command.objects.create(
+        meter=meter,
+        kind=kind,
+        params=dict(params),
+        origin=CommandOrigin.OPERATOR,
+        requested_by=acting_user if getattr(acting_user, "pk", None) else None,
+    )
+
+
 def clean_params(kind: CommandKind, params: dict | None) -> dict[str, Any]:
     """The command's parameters checked and in their stored form (decimal strings)."""
     params = dict(params or {})
