@@ -75,6 +75,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "openprepaid.domain.audit",
     "openprepaid.domain.operators",
     "openprepaid.domain.sites",
@@ -152,6 +155,42 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "console/locked_out.html"
 AXES_VERBOSE = False
+
+# The REST API (openprepaid.web.api): operators' API tokens or the console's session, one error
+# handler, decimals in and out as exact numbers, the OpenAPI schema and a local Swagger UI.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "openprepaid.web.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["openprepaid.web.api.parsers.DecimalJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "openprepaid.web.api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "openprepaid.web.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OpenPrepaid API",
+    "DESCRIPTION": "Meters and commands of the operator's sites. Authenticate with an operator's"
+    " API token: Authorization: Bearer <token> (openprepaid api-token create).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CommandKindEnum": "openprepaid.domain.metering.models.CommandKindChoice",
+        "OperatorCommandKindEnum": "openprepaid.web.api.serializers.OPERATOR_KIND_CHOICES",
+        "CommandStateEnum": "openprepaid.domain.metering.models.CommandStateChoice",
+        "BoardStateEnum": "openprepaid.web.api.serializers.BOARD_STATE_CHOICES",
+        "RelayIntentEnum": "openprepaid.domain.metering.models.DesiredRelayChoice",
+    },
+}
 
 # The console speaks this language until an operator picks another with the switch.
 LANGUAGE_CODE = env.str("OPENPREPAID_LANGUAGE", "zh-hans")

@@ -9,6 +9,7 @@
     openprepaid simulate [--gateways N | --site-file F]     run the site simulator
     openprepaid simctl listing|inspect|fault|clear|...      drive a running simulator
     openprepaid headend [--status]                          read the meters, carry out commands
+    openprepaid api-token create|list|revoke                operators' REST API tokens
     openprepaid check-ledger [--site CODE]                  re-add every ledger; 0 = no difference
 
 This module only parses arguments and calls domain services; it holds no business rules.
@@ -26,6 +27,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from openprepaid.cli import api as api_commands
 from openprepaid.cli import billing as billing_commands
 from openprepaid.cli import demo as demo_commands
 from openprepaid.cli import headend as headend_commands
@@ -117,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode.set_defaults(handler=_cmd_decode)
     simulator_commands.add_parsers(sub)
     headend_commands.add_parsers(sub)
+    api_commands.add_parsers(sub)
     billing_commands.add_parsers(sub)
     return parser
 

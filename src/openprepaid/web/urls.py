@@ -6,6 +6,7 @@ from openprepaid.web import health
 urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("health/headend", health.headend_health, name="health_headend"),
+    path("api/v1/", include("openprepaid.web.api.urls")),
     path("", include("openprepaid.web.console.urls")),
 ]
 

@@ -53,3 +53,16 @@ def locked_usernames(usernames=None) -> set[str]:
     if usernames is not None:
         qs = qs.filter(username__in=list(usernames))
     return set(qs.values_list("username", flat=True))
+
+
+def api_tokens_for(operator, *, owner: Operator | None = None) -> QuerySet:
+    """API tokens of the operators ``operator`` may see (their own always), newest first."""
+    from openprepaid.domain.operators.models import ApiToken
+
+    visible = operators_for(operator).values("pk")
+    qs = ApiToken.objects.select_related("operator")
+    if operator is not None:
+        qs = qs.filter(Q(operator__in=visible) | Q(operator=operator))
+    if owner is not None:
+        qs = qs.filter(operator=owner)
+    return qs.order_by("operator__username", "-created_at", "-id")

@@ -1,19 +1,24 @@
-"""Verbs that change operators. Passwords are hashed with Argon2 and never logged."""
+"""Verbs that change operators. Passwords are hashed with Argon2 and never logged; API tokens
+are stored as their SHA-256 and shown once."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import secrets
 from collections.abc import Iterable
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from openprepaid.domain.audit.services import record
 from openprepaid.domain.changes import create_record, update_record
 from openprepaid.domain.errors import ConflictError, PermissionDeniedError, ServiceError
-from openprepaid.domain.operators.models import Operator
+from openprepaid.domain.operators.models import ApiToken, Operator
 from openprepaid.domain.operators.permissions import require, visible_site_ids
 from openprepaid.domain.operators.roles import Capability, Role
 
@@ -144,3 +149,88 @@ def ensure_administrator(*, username: str, password: str) -> Operator:
     update_operator(operator, acting_user=None, role=Role.ADMINISTRATOR, is_active=True)
     set_password(operator, acting_user=None, password=password)
     return operator
+
+
+# ------------------------------------------------------------------------------ API tokens
+
+#: What every token starts with, so that one pasted in the wrong place is recognisable.
+TOKEN_PREFIX = "opp_"  # noqa: S105 (a marker, not a secret)
+#: ``last_used_at`` is written at most this often per token (not on every request).
+TOKEN_USE_PRECISION = dt.timedelta(minutes=1)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_token_owner(acting_user, operator: Operator) -> None:
+    """Operators manage their own tokens; an administrator manages those of the operators they
+    manage; the command line (``acting_user=None``) any."""
+    if acting_user is not None and getattr(acting_user, "pk", None) == operator.pk:
+        if not acting_user.is_active:
+            raise PermissionDeniedError(_("You are not allowed to do this."))
+        return
+    require(acting_user, Capability.MANAGE_OPERATORS)
+    _check_site_scope(acting_user, None, operator)
+
+
+@transaction.atomic
+def create_api_token(*, acting_user, operator: Operator, name: str) -> tuple[ApiToken, str]:
+    """A new API token for ``operator``: the row and the token itself, which is not stored and
+    cannot be shown again."""
+    _check_token_owner(acting_user, operator)
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(field_errors={"name": [_("Give the token a name.")]}, code="name")
+    if len(name) > 100:
+        raise ServiceError(field_errors={"name": [_("At most 100 characters.")]}, code="name")
+    if not operator.is_active:
+        raise ConflictError(_("The operator is not active."), code="inactive_operator")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 32 random bytes
+    row = ApiToken.objects.create(
+        operator=operator, name=name, key_hash=hash_token(token), prefix=token[:10]
+    )
+    record(
+        acting_user=acting_user,
+        action="api_token.create",
+        obj=row,
+        after={"operator": operator.pk, "name": name, "prefix": row.prefix},
+    )
+    return row, token
+
+
+@transaction.atomic
+def revoke_api_token(token: ApiToken, *, acting_user) -> ApiToken:
+    """Revoke a token: requests carrying it are refused from now on."""
+    token = ApiToken.objects.select_for_update().select_related("operator").get(pk=token.pk)
+    _check_token_owner(acting_user, token.operator)
+    if token.revoked_at is not None:
+        raise ConflictError(_("The token is already revoked."), code="already_revoked")
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    record(
+        acting_user=acting_user,
+        action="api_token.revoke",
+        obj=token,
+        after={"operator": token.operator_id, "name": token.name, "prefix": token.prefix},
+    )
+    return token
+
+
+def authenticate_api_token(token: str, *, now: dt.datetime | None = None) -> ApiToken:
+    """The active token ``token`` stands for, with its operator, noting when it was used.
+    Raises :class:`PermissionDeniedError` (code ``invalid_token``) for an unknown or revoked
+    token, or one of an inactive operator."""
+    row = (
+        ApiToken.objects.select_related("operator")
+        .filter(key_hash=hash_token(token), revoked_at__isnull=True, operator__is_active=True)
+        .first()
+    )
+    if row is None:
+        raise PermissionDeniedError(_("The API token is not valid."), code="invalid_token")
+    now = now or timezone.now()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_PRECISION:
+        # Bookkeeping, not an operator's action: no system-log row per request.
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        row.last_used_at = now
+    return row
