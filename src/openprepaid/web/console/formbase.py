@@ -26,7 +26,8 @@ class ConsoleBoundField(forms.BoundField):
     def build_widget_attrs(self, attrs, widget=None):
         attrs = super().build_widget_attrs(attrs, widget)
         if self.form.is_bound and self.errors:
-            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+            base = attrs.get("class") or (widget or self.field.widget).attrs.get("class", "")
+            attrs["class"] = f"{base} is-invalid".strip()
             attrs["aria-invalid"] = "true"
         return attrs
 

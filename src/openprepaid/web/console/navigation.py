@@ -23,7 +23,8 @@ class NavEntry:
     label: Promise
     icon: str
     url_name: str | None = None
-    capability: Capability | None = None
+    #: the capability the entry needs, or a tuple of which any one is enough
+    capability: Capability | tuple[Capability, ...] | None = None
     areas: tuple[str, ...] = ()
     disabled_hint: Promise | None = None
     children: tuple[NavEntry, ...] = ()
@@ -55,8 +56,10 @@ NAVIGATION: tuple[NavEntry, ...] = (
         "sales",
         _("Sales desk"),
         "cash-coin",
-        capability=Capability.SELL,
-        disabled_hint=_("Arrives with billing"),
+        "console:sales_desk",
+        # who sells, and the auditor who reads the sales (the pages check the same)
+        (Capability.SELL, Capability.VIEW_SYSTEM_LOG),
+        ("sales",),
     ),
     NavEntry("tenants", _("Tenants"), "people", "console:tenant_list", areas=("tenant",)),
     NavEntry(
@@ -79,6 +82,42 @@ NAVIGATION: tuple[NavEntry, ...] = (
                 "console:export",
                 Capability.EXPORT,
                 ("export",),
+            ),
+        ),
+    ),
+    NavEntry(
+        "billing",
+        _("Billing"),
+        "currency-yen",
+        children=(
+            NavEntry("tariffs", _("Tariffs"), "tags", "console:tariff_list", areas=("tariff",)),
+            NavEntry(
+                "meter-groups",
+                _("Meter groups"),
+                "collection",
+                "console:metergroup_list",
+                areas=("metergroup",),
+            ),
+            NavEntry(
+                "billing-settings",
+                _("Billing settings"),
+                "sliders",
+                "console:billingsettings",
+                areas=("billingsettings",),
+            ),
+            NavEntry(
+                "holidays",
+                _("Holidays"),
+                "calendar-event",
+                "console:holiday_list",
+                areas=("holiday",),
+            ),
+            NavEntry(
+                "billing-alarms",
+                _("Billing alarms"),
+                "bell",
+                "console:billingalarm_list",
+                areas=("billingalarm",),
             ),
         ),
     ),
@@ -127,7 +166,8 @@ def navigation_for(operator, area: str) -> list[NavLink]:
 
 
 def _link(entry: NavEntry, operator, area: str) -> NavLink | None:
-    if entry.capability is not None and not can(operator, entry.capability):
+    needed = entry.capability if isinstance(entry.capability, tuple) else (entry.capability,)
+    if entry.capability is not None and not any(can(operator, c) for c in needed):
         return None
     children = [c for child in entry.children if (c := _link(child, operator, area))]
     if entry.children and not children:

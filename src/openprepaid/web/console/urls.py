@@ -4,6 +4,8 @@ from django.urls import path
 
 from openprepaid.web.console.views import (
     auth,
+    billing,
+    billing_tariffs,
     board,
     commands,
     configio,
@@ -11,6 +13,7 @@ from openprepaid.web.console.views import (
     meters,
     operators,
     overview,
+    sales,
     sites,
     systemlog,
     tenants,
@@ -63,6 +66,22 @@ urlpatterns = [
         tenants.AccountRegisterView.as_view(),
         name="tenant_account",
     ),
+    # sales desk (售电)
+    path("sales/", sales.SalesDeskView.as_view(), name="sales_desk"),
+    path("sales/cash-up/", sales.CashUpView.as_view(), name="sales_cashup"),
+    path("sales/accounts/<int:pk>/", sales.AccountView.as_view(), name="sales_account"),
+    path("sales/accounts/<int:pk>/sales/", sales.AccountSalesView.as_view(), name="sales_history"),
+    path(
+        "sales/accounts/<int:pk>/statement/", sales.StatementView.as_view(), name="sales_statement"
+    ),
+    path("sales/accounts/<int:pk>/sell/", sales.SellView.as_view(), name="sales_sell"),
+    path("sales/accounts/<int:pk>/open/", sales.OpenView.as_view(), name="sales_open"),
+    path("sales/accounts/<int:pk>/refund/", sales.RefundView.as_view(), name="sales_refund"),
+    path("sales/accounts/<int:pk>/close/", sales.CloseView.as_view(), name="sales_close"),
+    path("sales/accounts/<int:pk>/swap/", sales.SwapView.as_view(), name="sales_swap"),
+    path("sales/<int:pk>/", sales.SaleView.as_view(), name="sales_sale"),
+    path("sales/<int:pk>/correct/", sales.CorrectView.as_view(), name="sales_correct"),
+    path("sales/<int:pk>/receipt.pdf", sales.ReceiptPdfView.as_view(), name="sales_receipt"),
     # operators
     path("operators/", operators.OperatorListView.as_view(), name="operator_list"),
     path("operators/new/", operators.OperatorCreateView.as_view(), name="operator_create"),
@@ -92,4 +111,49 @@ urlpatterns = [
         name="configio_csv",
     ),
     path("reports/export/", configio.ExportView.as_view(), name="export"),
+    # billing configuration (tariffs, meter groups, settings, holidays, alarms)
+    path("billing/tariffs/", billing_tariffs.TariffListView.as_view(), name="tariff_list"),
+    path("billing/tariffs/new/", billing_tariffs.TariffCreateView.as_view(), name="tariff_create"),
+    path(
+        "billing/tariffs/<int:pk>/",
+        billing_tariffs.TariffDetailView.as_view(),
+        name="tariff_detail",
+    ),
+    path(
+        "billing/tariffs/<int:pk>/versions/new/",
+        billing_tariffs.TariffVersionCreateView.as_view(),
+        name="tariff_version",
+    ),
+    path(
+        "billing/tariffs/<int:pk>/assign/",
+        billing_tariffs.TariffAssignView.as_view(),
+        name="tariff_assign",
+    ),
+    path("billing/groups/", billing.GroupListView.as_view(), name="metergroup_list"),
+    path("billing/groups/new/", billing.GroupCreateView.as_view(), name="metergroup_create"),
+    path("billing/groups/<int:pk>/", billing.GroupMembersView.as_view(), name="metergroup_edit"),
+    path("billing/settings/", billing.BillingSettingsView.as_view(), name="billingsettings"),
+    path(
+        "billing/settings/<int:site>/",
+        billing.BillingSettingsView.as_view(),
+        name="billingsettings_site",
+    ),
+    path(
+        "billing/settings/<int:site>/receipt-layout/",
+        billing.ReceiptLayoutView.as_view(),
+        name="billingsettings_layout",
+    ),
+    path("billing/holidays/", billing.HolidayListView.as_view(), name="holiday_list"),
+    path("billing/holidays/new/", billing.HolidayCreateView.as_view(), name="holiday_create"),
+    path(
+        "billing/holidays/<int:pk>/remove/",
+        billing.HolidayRemoveView.as_view(),
+        name="holiday_remove",
+    ),
+    path("billing/alarms/", billing.AlarmListView.as_view(), name="billingalarm_list"),
+    path(
+        "meters/<int:pk>/thresholds/",
+        billing.MeterThresholdsView.as_view(),
+        name="meter_thresholds",
+    ),
 ]
