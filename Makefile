@@ -97,6 +97,7 @@ bench: setup
 	$(BIN)/python bench/bench_headend.py
 	$(BIN)/python bench/bench_board.py
 	$(BIN)/python bench/bench_billing.py
+	$(BIN)/python bench/bench_sale.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) build dist src/*.egg-info var/test \

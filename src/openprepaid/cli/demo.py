@@ -2,8 +2,13 @@
 its own process, started before the console serves and stopped (SIGTERM) after it.
 
 The simulated building is the console's own configuration exported as a site file, in
-accelerated time, with every meter's account opened on a small balance, so that within a minute
-the board shows meters read, balances falling, alarms rising and relays tripping.
+accelerated time. Before it starts, the sample site's accounts are opened through the billing
+services (``openprepaid.domain.sample.billing.open_sample_accounts``: a time-of-use tariff,
+thresholds, a small opening purchase each): the headend writes the local meters' purchases to
+them (``open_account`` commands) and the billing engine prices the remote meters' readings, so
+that within a minute or two the board shows meters read, balances falling, alarm levels rising
+and relays tripping at arrears — the meters' own trips in local cost control, the headend's
+trips on the accounts' intent in remote cost control.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from openprepaid.cli.headend import STATUS_FILENAME
 from openprepaid.cli.simulator import DEFAULT_CONTROL_PORT
 
 DEMO_SPEED = 3600  # one simulated hour per real second
-DEMO_BALANCES = "20-120"  # yuan on each meter when the demo opens its account
+DEMO_FULL_EVERY = 1  # minutes between full readings: the remote meters are priced from them
 START_TIMEOUT = 120.0  # seconds for a child process to be ready
 
 
@@ -46,7 +51,7 @@ def add_demo_options(parser: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def demo_services(args: argparse.Namespace, data_dir: Path, site_file: Path) -> Iterator[list[str]]:
     """Start the simulated building and the headend; yields one description line each."""
-    lines: list[str] = []
+    lines: list[str] = [_open_accounts()]
     with contextlib.ExitStack() as stack:
         if args.no_simulator:
             lines.append("simulated building: not started (--no-simulator)")
@@ -68,6 +73,24 @@ def demo_services(args: argparse.Namespace, data_dir: Path, site_file: Path) -> 
         yield lines
 
 
+def _open_accounts() -> str:
+    """Open the sample site's registered accounts (none left: nothing to do); one line."""
+    from openprepaid.domain.sample.billing import open_sample_accounts
+    from openprepaid.domain.sample.sitegen import SITE_CODE
+    from openprepaid.domain.sites.models import Site
+
+    if not Site.objects.filter(code=SITE_CODE).exists():
+        return f"billing: the sample site {SITE_CODE} is not loaded; no accounts opened"
+    done = open_sample_accounts(acting_user=None)
+    if not done.opened:
+        return "billing: the sample accounts are open (sales desk: 售电)"
+    return (
+        f"billing: {done.opened} sample accounts opened ({done.amount} yuan); the headend writes"
+        f" {done.local_meters} local meters' purchases, {done.remote_meters} remote meters are"
+        " priced from their readings"
+    )
+
+
 @contextlib.contextmanager
 def _simulator(args: argparse.Namespace, data_dir: Path, site_file: Path) -> Iterator[dict]:
     listing_path = data_dir / "simulator.json"
@@ -76,7 +99,7 @@ def _simulator(args: argparse.Namespace, data_dir: Path, site_file: Path) -> Ite
         *(sys.executable, "-m", "openprepaid", "simulate", "--site-file", str(site_file)),
         *("--speed", str(args.sim_speed), "--json", str(listing_path)),
         *("--state", str(data_dir / "simulator-state.json")),
-        *("--control-port", str(DEFAULT_CONTROL_PORT), "--open-accounts", DEMO_BALANCES),
+        *("--control-port", str(DEFAULT_CONTROL_PORT)),
     ]
     with _child("the simulated building", command, data_dir / "simulator.log", listing_path.exists):
         yield json.loads(listing_path.read_text(encoding="utf-8"))
@@ -88,7 +111,7 @@ def _headend(args: argparse.Namespace, data_dir: Path) -> Iterator[None]:
     status_path.unlink(missing_ok=True)
     command = [
         *(sys.executable, "-m", "openprepaid", "headend", "--no-time-sync"),
-        *("--status-file", str(status_path)),
+        *("--status-file", str(status_path), "--full-every", str(DEMO_FULL_EVERY)),
     ]
     with _child("the headend", command, data_dir / "headend.log", status_path.exists):
         yield

@@ -184,6 +184,9 @@ class Simulator:
                 meter_key=MeterKey.derive(self.master_key, spec.meter_number),
                 opening_balance=balance,
             )
+            # A security session lasts its minutes of real time at any speed: the headend
+            # authenticates and sends within real milliseconds, simulated minutes at 3600×.
+            meter.security.session_validity *= max(1, getattr(self.clock, "speed", None) or 1)
             meters[spec.address] = meter
             self._by_address.setdefault(spec.address, []).append((gateway.name, meter))
         return meters
