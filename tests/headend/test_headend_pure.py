@@ -155,3 +155,32 @@ def test_a_flush_cancelled_mid_write_neither_loses_nor_miscounts_its_batch(fails
         assert len(written) == 1
         assert collector.stored_readings == 1
         assert collector.pending == 0
+
+
+def test_full_readings_go_to_the_most_overdue_meter_when_the_interval_is_shorter_than_a_pass():
+    """Five meters, a full reading every 2 s, each reading taking 1 s: in bus order the first
+    meters would be due again before the last were ever read. Every meter must be read in the
+    first five readings, and then again in the same rotation."""
+    from openprepaid.headend.batching import Collector
+    from openprepaid.headend.line import LineWorker
+    from openprepaid.headend.model import MeterTarget
+    from openprepaid.headend.options import HeadendOptions
+
+    meters = tuple(MeterTarget(i, f"{i:012d}", "dlt645_2007", "DDSY1352") for i in range(1, 6))
+    line = LineConfig(gateway_id=1, name="GW", transport="transparent_tcp", meters=meters)
+    options = HeadendOptions(full_reading_every=dt.timedelta(seconds=2), status_sweep=False)
+    worker = LineWorker(
+        line,
+        repo=None,
+        collector=Collector(lambda b: None),
+        contact=ContactTracker(),
+        options=options,
+    )
+    now, read = 100.0, []
+    for _ in range(10):
+        meter, kind = worker._next_poll(now)
+        assert kind == "full"
+        read.append(meter.meter_id)
+        now += 1.0  # the reading takes a second
+        worker.next_full[meter.meter_id] = now + worker.interval
+    assert read == [1, 2, 3, 4, 5, 1, 2, 3, 4, 5]

@@ -29,7 +29,10 @@ from openprepaid.cli.simulator import DEFAULT_CONTROL_PORT
 
 DEMO_SPEED = 3600  # one simulated hour per real second
 DEMO_FULL_EVERY = 1  # minutes between full readings: the remote meters are priced from them
-START_TIMEOUT = 120.0  # seconds for a child process to be ready
+START_TIMEOUT = 120.0
+# The meters' clocks run DEMO_SPEED times faster than ours: a day of demo is ten years on them,
+# so the headend's command deadlines (on the meter's clock) must reach that far.
+DEMO_COMMAND_VALID_FOR = 10 * 365 * 24 * 60  # minutes  # seconds for a child process to be ready
 
 
 def add_demo_options(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +114,7 @@ def _headend(args: argparse.Namespace, data_dir: Path) -> Iterator[None]:
     status_path.unlink(missing_ok=True)
     command = [
         *(sys.executable, "-m", "openprepaid", "headend", "--no-time-sync"),
+        *("--command-valid-for", str(DEMO_COMMAND_VALID_FOR)),
         *("--status-file", str(status_path), "--full-every", str(DEMO_FULL_EVERY)),
     ]
     with _child("the headend", command, data_dir / "headend.log", status_path.exists):

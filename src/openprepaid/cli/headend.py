@@ -67,6 +67,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="never set the meters' clocks (the demo's accelerated meters run ahead on purpose)",
     )
+    headend.add_argument(
+        "--command-valid-for",
+        type=int,
+        default=None,
+        metavar="MINUTES",
+        help="deadline written into each control command, on the meter's clock (10); a meter"
+        " refuses a command whose deadline has passed on its own clock, so clocks left running"
+        " ahead (--no-time-sync, the demo's accelerated meters) need a longer one",
+    )
     headend.set_defaults(handler=_cmd_headend)
 
     command = sub.add_parser(
@@ -122,10 +131,10 @@ def _cmd_headend(args: argparse.Namespace) -> int:
         full_reading_every=full_every,
         time_sync_daily=not args.no_time_sync,
         max_drift=dt.timedelta.max if args.no_time_sync else HeadendOptions().max_drift,
-        # Clocks never set may run anywhere (the demo's run hours ahead): a command's deadline
-        # on our clock would have passed on theirs.
         command_valid_for=(
-            dt.timedelta(days=3650) if args.no_time_sync else HeadendOptions().command_valid_for
+            HeadendOptions().command_valid_for
+            if args.command_valid_for is None
+            else dt.timedelta(minutes=args.command_valid_for)
         ),
         master_key=master_key,
     )

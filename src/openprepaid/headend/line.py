@@ -206,9 +206,16 @@ class LineWorker:
         return True
 
     def _next_poll(self, now: float) -> tuple[MeterTarget | None, str]:
+        # The most overdue full reading first: in bus order, a full-reading interval shorter
+        # than one pass over the bus would read the first meters again and again.
+        due: MeterTarget | None = None
+        due_at = now
         for meter in self.order:
-            if now >= self.next_full.get(meter.meter_id, 0.0) and self._pollable(meter, now):
-                return meter, FULL
+            at = self.next_full.get(meter.meter_id, 0.0)
+            if at <= due_at and (due is None or at < due_at) and self._pollable(meter, now):
+                due, due_at = meter, at
+        if due is not None:
+            return due, FULL
         if not self.options.status_sweep or not self.order:
             return None, STATUS
         for _ in range(len(self.order)):
