@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from decimal import Decimal
+from pathlib import Path
 
 from openprepaid.protocol.dlt645 import Decoder, Frame
 from openprepaid.protocol.dlt645.replies import parse_reply
@@ -39,6 +40,21 @@ def _read_energy(port: int) -> Frame:
             event = decoder.next_event()
             if isinstance(event, Frame):
                 return event
+
+
+def _processes_using(data_dir) -> list[str]:
+    """Command lines of running processes that name ``data_dir`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(data_dir) in command:
+            found.append(command)
+    return found
 
 
 def _count(database, sql: str) -> int:
@@ -101,8 +117,10 @@ def test_demo_serves_the_console_beside_the_simulated_building(tmp_path):
         counts = _wait_for_billing(tmp_path / "openprepaid.sqlite3")
         assert all(counts.values()), counts
     finally:
-        demo.send_signal(signal.SIGINT)
-        demo.wait(timeout=60)
+        # SIGTERM, as a service manager stops it: the demo must stop its children too.
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=90)
     state = tmp_path / "simulator-state.json"
     assert state.exists()  # the simulated building kept its meters' registers
+    assert _processes_using(tmp_path) == []  # neither the simulator nor the headend left behind
     assert (tmp_path / "demo-site.xlsx").exists()

@@ -53,9 +53,15 @@ def add_demo_options(parser: argparse.ArgumentParser) -> None:
 
 @contextlib.contextmanager
 def demo_services(args: argparse.Namespace, data_dir: Path, site_file: Path) -> Iterator[list[str]]:
-    """Start the simulated building and the headend; yields one description line each."""
+    """Open the sample accounts, start the simulated building and the headend; yields one
+    description line each.
+
+    SIGTERM (a service manager, ``kill``) stops the demo as Ctrl+C does: the console's server
+    re-raises the signal once it has shut down, and this handler turns it into ``SystemExit``, so
+    the children are stopped too instead of being left running."""
     lines: list[str] = [_open_accounts()]
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_exit_on_sigterm())
         if args.no_simulator:
             lines.append("simulated building: not started (--no-simulator)")
         else:
@@ -92,6 +98,18 @@ def _open_accounts() -> str:
         f" {done.local_meters} local meters' purchases, {done.remote_meters} remote meters are"
         " priced from their readings"
     )
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
