@@ -27,6 +27,11 @@ for a reading older than the meter's last delivered purchase, the mirror waits.
 :func:`bill_meters` loads the readings stored since each cursor (the hook after
 ``DjangoRepository.store``, and the benchmark per chunk); :func:`bill_readings` takes readings
 in memory. Both write in the caller's transaction, or in their own.
+:func:`bill_final_reading` prices a remote meter up to a final total given by hand (a swap).
+
+**Overload.** After a batch is billed, :func:`bill_after_store` passes its full readings to
+``overload.check_overload``: a meter's power above its overload threshold raises one
+``overload`` alarm per episode, a later reading at or below clears it (both modes).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from openprepaid.domain.billing.models import (
     MeterBilling,
     Sale,
 )
+from openprepaid.domain.billing.overload import check_overload
 from openprepaid.domain.billing.pricing import Pricer, site_zone
 from openprepaid.domain.metering.models import MeterReading, ReadingKind
 from openprepaid.domain.sites.models import CostControl
@@ -177,13 +183,27 @@ def bill_readings(readings: Iterable) -> RunResult:
         return _bill(readings, members, cursors)
 
 
-def bill_after_store(meter_ids: Iterable[int]) -> None:
-    """The hook after the headend stored a batch: bill what is new, never fail the headend (a
-    run that failed is caught up by the next, since the readings stay stored)."""
+def bill_final_reading(meter_id: int, *, at: dt.datetime, energy_total: Decimal) -> RunResult:
+    """Price a remote meter from its cursor up to ``energy_total`` at ``at`` — a final total read
+    off the meter (a swap) — as if the headend had stored that reading. Nothing is priced when
+    the meter has no cursor yet (no reading since it joined its open account) or no tariff."""
+    return bill_readings([ReadingRow(meter_id, at, energy_total=energy_total)])
+
+
+def bill_after_store(meter_ids: Iterable[int], readings: Sequence = ()) -> None:
+    """The hook after the headend stored a batch: bill what is new, then raise or clear the
+    overload alarms the batch's full ``readings`` show (:mod:`.overload`); never fail the
+    headend (a billing run that failed is caught up by the next, since the readings stay
+    stored)."""
     try:
         bill_meters(meter_ids)
     except Exception:
         log.exception("billing the new readings failed; the next batch catches up")
+    if readings:
+        try:
+            check_overload(readings)
+        except Exception:
+            log.exception("checking the new readings for overload failed")
 
 
 # ------------------------------------------------------------------------------------- core

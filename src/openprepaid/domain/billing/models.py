@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -187,7 +189,8 @@ class TariffAssignment(models.Model):
 
 class BillingSettings(models.Model):
     """A site's defaults. Amounts in yuan; friendly hours are local wall-clock times in which
-    arrears does not trip (start > end spans midnight; equal means none)."""
+    arrears does not trip (start > end spans midnight; equal means none). ``opening_amount`` is
+    what the sales desk offers for opening an account (one click for a pre-registered one)."""
 
     site = models.OneToOneField(
         "sites.Site",
@@ -208,6 +211,9 @@ class BillingSettings(models.Model):
     friendly_weekends = models.BooleanField(_("no trip on weekends"), default=False)
     receipt_prefix = models.CharField(_("receipt number prefix"), max_length=8, blank=True)
     receipt_layout = models.JSONField(_("receipt layout"), default=dict, blank=True)
+    opening_amount = models.DecimalField(
+        _("default opening amount (yuan)"), default=Decimal("100.00"), **MONEY
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -219,6 +225,9 @@ class BillingSettings(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(overdraft_limit__gte=0), name="billing_overdraft_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(opening_amount__gte=0), name="billing_opening_amount_not_negative"
             ),
         ]
 
@@ -392,9 +401,7 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=EntryKind.values), name="ledger_kind_valid"
             ),
-            models.CheckConstraint(
-                condition=~Q(external_id=""), name="ledger_external_id_given"
-            ),
+            models.CheckConstraint(condition=~Q(external_id=""), name="ledger_external_id_given"),
         ]
 
     def __str__(self) -> str:

@@ -40,7 +40,7 @@ from openprepaid.domain.tenants.models import Account, AccountMeter
 
 #: Sale kinds a correction may reverse (the service refuses the others).
 CORRECTABLE = (SaleKind.OPENING, SaleKind.SALE, SaleKind.REFUND)
-#: The amount an opening starts at when the site has no earlier opening to go by.
+#: The amount an opening starts at when the site has no billing settings (the settings' default).
 DEFAULT_OPENING_AMOUNT = Decimal("100.00")
 
 
@@ -109,15 +109,15 @@ def quote_energy(account: Account, *, energy: Decimal, meter: Meter | None = Non
 
 
 def default_opening_amount(account: Account) -> Decimal:
-    """The amount an opening form starts at: the site's latest opening purchase, else
-    :data:`DEFAULT_OPENING_AMOUNT`."""
-    latest = (
-        Sale.objects.filter(site_id=account.site_id, kind=SaleKind.OPENING, amount__gt=0)
-        .order_by("-created_at", "-id")
-        .values_list("amount", flat=True)
+    """The amount an opening form starts at: the site's default opening amount
+    (``BillingSettings.opening_amount``; :data:`DEFAULT_OPENING_AMOUNT` when the site has no
+    billing settings yet)."""
+    amount = (
+        BillingSettings.objects.filter(site_id=account.site_id)
+        .values_list("opening_amount", flat=True)
         .first()
     )
-    return latest if latest is not None else DEFAULT_OPENING_AMOUNT
+    return amount if amount is not None else DEFAULT_OPENING_AMOUNT
 
 
 @dataclass(frozen=True, slots=True)

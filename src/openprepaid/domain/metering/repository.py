@@ -223,10 +223,11 @@ class DjangoRepository:
                 _store_gateway_stats(batch.gateways)
         if full:
             # Billing prices what is new in its own transaction (it catches up on the next
-            # batch if it fails); the readings are stored whatever happens to it.
+            # batch if it fails) and checks the readings for overload; the readings are stored
+            # whatever happens to it.
             from openprepaid.domain.billing.engine import bill_after_store
 
-            bill_after_store({r.meter_id for r in full})
+            bill_after_store({r.meter_id for r in full}, full)
 
     # ---------------------------------------------------------------------------- commands
 

@@ -178,6 +178,7 @@ class BillingSettingsForm(ServiceModelForm):
             "friendly_until",
             "friendly_weekends",
             "receipt_prefix",
+            "opening_amount",
         ]
         widgets = {"friendly_from": TIME, "friendly_until": TIME}
         help_texts = {
@@ -192,7 +193,19 @@ class BillingSettingsForm(ServiceModelForm):
                 "Arrears does not cut the power in these hours (for example 18:00 to 08:00)."
             ),
             "receipt_prefix": _("Letters in front of every receipt number of the site."),
+            "opening_amount": _(
+                "The first purchase the sales desk offers when opening an account."
+            ),
         }
+
+    def setup(self) -> None:
+        self.fields["opening_amount"].required = False  # empty keeps the current amount
+
+    def clean(self):
+        data = super().clean()
+        if data.get("opening_amount") is None:
+            data.pop("opening_amount", None)
+        return data
 
 
 class MeterThresholdsForm(ServiceModelForm):

@@ -18,8 +18,12 @@
 - **Swap**: the old meter is detached with its final reading (``final_energy`` or the last the
   headend stored) and retired; the new meter (same site, in service, in no account) takes the
   old meter's unit and joins the same account. A swap is a document (sale kind ``swap``, amount
-  0.00, with a receipt number). Remote old meter: the account's balance stays where it is; the
-  new meter's billing cursor starts at its latest stored registers (or at its first reading).
+  0.00, with a receipt number). Remote old meter: it is billed up to its final reading first —
+  the readings stored since its cursor, then, when ``final_energy`` is given and above the total
+  last priced, the interval from the cursor to now up to that total (one ``consumption`` entry
+  through the billing engine); a ``final_energy`` below the total already billed is refused
+  (``final_below_billed``, nothing written). The new meter's billing cursor starts at its latest
+  stored registers (or at its first reading).
   Local old meter: its wallet is brought to its reported balance (or ``final_balance`` read off
   the meter's display when it can no longer be read), which moves by two ``transfer`` entries
   to the new meter (or to the account's wallet when the new meter is remote); a local new meter
@@ -29,6 +33,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
@@ -37,10 +42,11 @@ from django.utils.translation import gettext as _
 
 from openprepaid.calc.money import ZERO, AmountError, parse_money
 from openprepaid.domain.audit.services import record
-from openprepaid.domain.billing import ledger
+from openprepaid.domain.billing import engine, ledger
 from openprepaid.domain.billing.ledger import Posting
 from openprepaid.domain.billing.models import (
     EntryKind,
+    MeterBilling,
     PaymentMethod,
     Sale,
     SaleKind,
@@ -296,6 +302,8 @@ def swap_meter(
     old_meter = choose_meter(account, old_meter)
     _check_new_meter(old_meter, new_meter)
     at = timezone.now()
+    if not is_local(old_meter) and account.status == AccountStatus.OPEN:
+        _bill_to_final(old_meter, membership, final_energy, at)
     if final_energy is None:
         final_energy = (
             MeterStatus.objects.filter(meter=old_meter)
@@ -396,6 +404,44 @@ def swap_meter(
         ),
     )
     return joined
+
+
+def _bill_to_final(
+    meter: Meter, membership: AccountMeter, final_energy: Decimal | None, at: dt.datetime
+) -> None:
+    """Bill a remote meter leaving its account: the readings stored since its cursor, then —
+    with a ``final_energy`` above the total last priced — the interval from the cursor to
+    ``at`` up to that total. A final total below the one last priced is refused. Without a
+    cursor (no reading since the meter joined the account) there is nothing to price from."""
+    engine.bill_meters([meter.pk])
+    if final_energy is None:
+        return
+    cursor = MeterBilling.objects.filter(meter_id=meter.pk).first()
+    if (
+        cursor is None
+        or cursor.read_at is None
+        or cursor.read_at < membership.attached_at
+        or cursor.energy_total is None
+    ):
+        return
+    if final_energy < cursor.energy_total:
+        raise ServiceError(
+            _(
+                "The final reading %(final)s kWh is below %(priced)s kWh, the reading of meter "
+                "%(meter)s already billed; check the meter's display."
+            )
+            % {"final": final_energy, "priced": cursor.energy_total, "meter": meter.address},
+            field_errors={
+                "final_energy": [
+                    _("At least %(priced)s kWh, the reading already billed.")
+                    % {"priced": cursor.energy_total}
+                ]
+            },
+            code="final_below_billed",
+        )
+    if final_energy > cursor.energy_total:
+        moment = max(at, cursor.read_at + dt.timedelta(seconds=1))
+        engine.bill_final_reading(meter.pk, at=moment, energy_total=final_energy)
 
 
 def _check_new_meter(old_meter: Meter, new_meter: Meter) -> None:

@@ -34,6 +34,7 @@ _OTHER = (
     "friendly_weekends",
     "receipt_prefix",
     "receipt_layout",
+    "opening_amount",
 )
 
 
@@ -49,6 +50,18 @@ def _number(name: str, value: Any, *, blank: bool) -> Decimal | None:
     except AmountError:
         raise ServiceError(
             field_errors={name: [_("Give an amount with at most 2 decimals (kW: 4).")]},
+            code="amount",
+        ) from None
+
+
+def _opening_amount(value: Any) -> Decimal:
+    try:
+        return parse_money(value, minimum=Decimal(0))
+    except AmountError:
+        raise ServiceError(
+            field_errors={
+                "opening_amount": [_("Give an amount of 0.00 or more with at most 2 decimals.")]
+            },
             code="amount",
         ) from None
 
@@ -72,7 +85,7 @@ def _check_order(values: dict[str, Any]) -> None:
 def update_billing_settings(*, acting_user, site, **changes: Any) -> BillingSettings:
     """Change some of the site's billing settings (thresholds in yuan as text or Decimal,
     ``overload_power_kw`` in kW, friendly hours as ``datetime.time``, receipt prefix and
-    layout)."""
+    layout, ``opening_amount``: the amount the sales desk offers for an opening, >= 0.00)."""
     require(acting_user, Capability.CONFIGURE, site.pk)
     unknown = sorted(set(changes) - set(THRESHOLDS) - set(_OTHER))
     if unknown:
@@ -95,6 +108,8 @@ def update_billing_settings(*, acting_user, site, **changes: Any) -> BillingSett
             value = str(value).strip()[:8]
         elif name == "receipt_layout" and not isinstance(value, dict):
             raise ServiceError(field_errors={name: [_("Give a layout object.")]}, code="layout")
+        elif name == "opening_amount":
+            value = _opening_amount(value)
         setattr(billing, name, value)
     _check_order({name: getattr(billing, name) for name in THRESHOLDS})
     moved = [name for name in THRESHOLDS if getattr(billing, name) != olds[name]]

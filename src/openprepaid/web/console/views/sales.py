@@ -171,10 +171,19 @@ class AccountView(AccountMixin, TemplateView):
         can_sell = can(self.request.user, Capability.SELL, account.site_id)
         status = account.status
         paginator = Paginator(billing.statement(account).reverse(), STATEMENT_ROWS)
+        can_open = can_sell and status == AccountStatus.REGISTERED
+        if can_open:
+            # One click opens a pre-registered account with the site's default amount, in cash
+            # (the open form's fields, with an external id made now: a second click replays).
+            kwargs["quick_open"] = {
+                "amount": str(desk.default_opening_amount(account)),
+                "payment_method": PaymentMethod.CASH.value,
+                "external_id": forms.new_external_id(),
+            }
         kwargs.update(
             summary=summary,
             can_sell=can_sell,
-            can_open=can_sell and status == AccountStatus.REGISTERED,
+            can_open=can_open,
             can_trade=can_sell and status == AccountStatus.OPEN,
             can_swap=status == AccountStatus.OPEN
             and can(self.request.user, Capability.CONFIGURE, account.site_id),
@@ -322,8 +331,9 @@ class SellView(MoneyFormView):
 
 
 class OpenView(MoneyFormView):
-    """Open a registered account with its first purchase (one click for a pre-registered
-    account: the amount starts at the last opening amount of the site or a round default)."""
+    """Open a registered account with its first purchase (the amount starts at the site's
+    default opening amount; the account page's one-click button posts here with that amount in
+    cash)."""
 
     form_class = forms.OpenForm
     title = _("Open the account")
