@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from openprepaid.calc.money import AmountError, parse_energy, parse_money
 from openprepaid.domain.billing.models import PaymentMethod
@@ -313,7 +314,9 @@ class SwapForm(MoneyForm):
     """Replace one of the account's meters by a meter of the site that belongs to no account."""
 
     wide_fields = ("note",)
-    new_meter = forms.TypedChoiceField(label=_("New meter"), coerce=int, choices=())
+    new_meter = forms.TypedChoiceField(
+        label=pgettext_lazy("meter swap", "New meter"), coerce=int, choices=()
+    )
     final_energy = EnergyField(
         label=_("Final reading of the old meter (kWh)"),
         required=False,
