@@ -293,3 +293,18 @@ def test_batch_form_starts_from_the_boards_filter(data, admin_client):
     assert "invalid-feedback" not in html
     assert f'<option value="{data.floor.pk}" selected>' in html
     assert '<option value="lost" selected>' in html
+
+
+def test_command_parameters_read_as_words_not_json():
+    from django.utils import translation
+
+    from openprepaid.web.console.labels import command_params_text
+
+    with translation.override("en"):
+        text = command_params_text({"amount": "47.00", "purchase_count": 1, "customer": "7"})
+        prices = command_params_text({"prices": ["1.2000", "0.4000"]})
+        assert command_params_text({}) == ""
+    assert text == "amount ¥47.00 · purchase count 1 · customer number 7"
+    assert prices == "prices 1.2000 / 0.4000"
+    with translation.override("zh-hans"):
+        assert "购电次数 1" in command_params_text({"purchase_count": 1})

@@ -38,7 +38,39 @@ ACTIONS = {
     "operator.locked_out": _("Login locked"),
     "configuration.import": _("Import configuration"),
     "configuration.export": _("Export configuration"),
+    "account.open": _("Open account"),
+    "account.close": _("Close account"),
+    "sale.sell": _("Sale"),
+    "sale.refund": _("Refund"),
+    "sale.correct": _("Correction"),
+    "meter.swap": _("Swap meter"),
+    "tariff.create": _("Create tariff"),
+    "tariff.add_version": _("New tariff version"),
+    "tariff.assign": _("Assign tariff"),
+    "meter_group.create": _("Create meter group"),
+    "meter_group.set_meters": _("Set the meters of a group"),
+    "billing_settings.update": _("Change billing settings"),
+    "meter_thresholds.set": _("Set meter thresholds"),
+    "holiday.add": _("Add holiday"),
+    "holiday.remove": _("Remove holiday"),
+    "api_token.create": _("Create API token"),
+    "api_token.revoke": _("Revoke API token"),
 }
+
+#: How a command's parameters read on a page (money, purchase count, prices, thresholds).
+PARAM_LABELS = {
+    "amount": _("amount"),
+    "purchase_count": _("purchase count"),
+    "customer": _("customer number"),
+    "prices": _("prices"),
+    "alarm_1": _("alarm level 1"),
+    "alarm_2": _("alarm level 2"),
+    "overdraft_limit": _("overdraft limit"),
+    "close_allowed_limit": _("close-allowed limit"),
+    "overload_power_kw": _("overload power (kW)"),
+    "hoarding_limit": _("hoarding limit"),
+}
+_MONEY_PARAMS = {"amount", "alarm_1", "alarm_2", "overdraft_limit", "close_allowed_limit"}
 
 VERBS = {
     "create": pgettext_lazy("log action", "create"),
@@ -156,6 +188,23 @@ BADGE_COLOURS.update(
 
 def meter_state_label(code: str) -> str:
     return str(METER_STATES.get(code, code))
+
+
+def command_params_text(params) -> str:
+    """``{"amount": "47.00", "purchase_count": 1}`` → "amount ¥47.00 · purchase count 1"."""
+    if not isinstance(params, dict) or not params:
+        return ""
+    parts = []
+    for key, value in params.items():
+        label = PARAM_LABELS.get(key, key)
+        if key in _MONEY_PARAMS:
+            shown = f"¥{value}"
+        elif isinstance(value, list):
+            shown = " / ".join(str(v) for v in value)
+        else:
+            shown = str(value)
+        parts.append(f"{label} {shown}")
+    return " · ".join(parts)
 
 
 def command_kind_label(code: str) -> str:

@@ -79,6 +79,11 @@ def command_kind(code) -> str:
 
 
 @register.filter
+def command_params(params) -> str:
+    return labels.command_params_text(params)
+
+
+@register.filter
 def command_state(code) -> str:
     return labels.command_state_label(code)
 
