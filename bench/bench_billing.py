@@ -27,6 +27,8 @@ import tempfile
 import time
 from decimal import Decimal
 
+from machine import cpu_model as _cpu_model
+
 TARGET_S = 60.0
 GATEWAYS = 25
 STEP = dt.timedelta(minutes=15)
@@ -53,17 +55,6 @@ TARIFF = {
 }
 # Local hour → period index (sharp, peak, flat, valley), as the day table above.
 _PERIOD_OF_HOUR = [3] * 8 + [1] * 3 + [0] * 2 + [2] * 4 + [1] * 4 + [2] * 2 + [3]
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _build(count: int, start: dt.datetime):

@@ -18,21 +18,12 @@ import tempfile
 import time
 from decimal import Decimal
 
+from machine import cpu_model as _cpu_model
+
 TARGET_MS = 300.0
 RUNS = 7
 TILE = b'data-testid="meter-tile"'
 GATEWAYS = 100
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _build_site(count: int):

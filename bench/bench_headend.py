@@ -45,6 +45,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model as _cpu_model
+
 PARTS = ("sweep", "throughput", "trip")
 SWEEP_TARGET = 1.10
 VALUES_TARGET = 15_000
@@ -54,17 +56,6 @@ THROUGHPUT_WINDOW = 20.0
 TRIP_BAUD = 9600
 TRIP_REPEATS = 5
 FIRST_PORT = int(os.environ.get("BENCH_HEADEND_FIRST_PORT", "23001"))
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _machine() -> str:

@@ -25,22 +25,13 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
+from machine import cpu_model as _cpu_model
+
 FRAMES = 2_000  # distinct frames per pass
 PASSES = 10  # passes per repetition (20 000 frames)
 REPETITIONS = 7
 ENERGY_DI = 0x00010000
 METER = "123456789012"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _rate(run: Callable[[], object], frames: int) -> float:

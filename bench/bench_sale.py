@@ -30,22 +30,13 @@ import time
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
+from machine import cpu_model as _cpu_model
+
 TARGET_MS = 50.0
 DEFAULT_SALES = 500
 ACCOUNTS = 100
 WARM_UP = 20
 BENCH_DB = "openprepaid_bench"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _percentile(values: list[float], fraction: float) -> float:

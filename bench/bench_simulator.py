@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model as _cpu_model
+
 from openprepaid.protocol.dlt645 import NEED_DATA as DLT_NEED_DATA
 from openprepaid.protocol.dlt645 import Decoder, Frame
 from openprepaid.protocol.dlt645.requests import ReadRequest, encode_request
@@ -40,17 +42,6 @@ WARM_UP = 3.0  # seconds before counting
 WINDOW = 10.0  # seconds counted
 DLT645_READS = (0x0001FF00, 0x00900200, 0x04000503)
 MODBUS_MAPS = {"acrel-ddsy1352": DDSY1352, "acrel-dtsy1352": DTSY1352}
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _process_cpu_seconds(pid: int) -> float:

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from machine import cpu_model as _cpu_model
+
 METERS = 70
 INTERVALS_PER_METER = 31 * 96  # March, every 15 minutes
 REPETITIONS = 3
@@ -53,17 +55,6 @@ ADDERS = [
     {"up_to": "400", "adder": "0.0500"},
     {"up_to": None, "adder": "0.3000"},
 ]
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> int:
