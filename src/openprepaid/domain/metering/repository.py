@@ -228,6 +228,12 @@ class DjangoRepository:
             from openprepaid.domain.billing.engine import bill_after_store
 
             bill_after_store({r.meter_id for r in full}, full)
+        if batch.readings:
+            # A meter that answers again gets the money commands that were sent to it without
+            # a read-back settling them (same purchase count: done at most once).
+            from openprepaid.domain.billing.services.delivery import retry_unconfirmed
+
+            retry_unconfirmed({r.meter_id for r in batch.readings})
 
     # ---------------------------------------------------------------------------- commands
 

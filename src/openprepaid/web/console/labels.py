@@ -43,6 +43,7 @@ ACTIONS = {
     "sale.sell": _("Sale"),
     "sale.refund": _("Refund"),
     "sale.correct": _("Correction"),
+    "sale.redeliver": _("Write a sale to the meter again"),
     "meter.swap": _("Swap meter"),
     "tariff.create": _("Create tariff"),
     "tariff.add_version": _("New tariff version"),

@@ -7,9 +7,16 @@ money command reached it or is on its way — else ``recharge``) with the parame
 ``pending``. The headend writes it to the meter and confirms it by reading back the purchase
 count; :func:`command_finished`, called by ``DjangoRepository.finish_command`` in the same
 transaction, then settles the sale: ``delivered`` when the command is confirmed, ``failed`` when
-it failed, expired or was superseded. A failed sale's money stays in the ledger on that meter's
-wallet: the cashier corrects it (冲正, the money comes back out of the ledger) and sells again, or
-closes the account (closing refuses while a sale is failed and not corrected).
+it failed, expired or was superseded — except a failure the headend marks *unconfirmed* (the
+command went on the wire but no read-back settled it: the money may be on the meter). Such a
+sale stays ``pending`` with its purchase count, and :func:`retry_unconfirmed` queues the same
+command again (same purchase count N) as soon as the meter answers a poll: the headend reads
+the meter first, so N already on the meter is confirmed without sending, N−1 is sent. Giving
+the count back or refunding would risk paying twice.
+
+A failed sale's money stays in the ledger on that meter's wallet: the cashier corrects it (冲正,
+the money comes back out of the ledger) and sells again, or closes the account (closing refuses
+while a sale is failed and not corrected).
 
 Purchase counts: the next count is ``max(MeterBilling.purchase_count, the count the meter
 reports) + 1``, taken under the ``MeterBilling`` row lock. When a command fails or is cancelled,
@@ -30,12 +37,14 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from openprepaid.domain.audit.services import record
 from openprepaid.domain.billing.models import Delivery, MeterBilling, Sale
-from openprepaid.domain.errors import ConflictError
+from openprepaid.domain.errors import ConflictError, ServiceError
 from openprepaid.domain.metering.models import Command, MeterStatus
 from openprepaid.domain.metering.services import queue_money_command
 from openprepaid.domain.sites.models import Lifecycle, Meter
 from openprepaid.headend.model import CommandKind, CommandState, check_transition
+from openprepaid.headend.money import UNCONFIRMED
 
 SETTLED = {
     CommandState.CONFIRMED: Delivery.DELIVERED,
@@ -117,8 +126,8 @@ def command_finished(command_id: int) -> Sale | None:
         return sale
     command = Command.objects.get(pk=command_id)
     outcome = SETTLED.get(CommandState(command.state))
-    if outcome is None:
-        return sale
+    if outcome is None or is_unconfirmed(command):
+        return sale  # not final, or perhaps on the meter: stays pending (retry_unconfirmed)
     sale.delivery = outcome
     if outcome == Delivery.DELIVERED:
         sale.delivered_at = command.finished_at or timezone.now()
@@ -127,6 +136,48 @@ def command_finished(command_id: int) -> Sale | None:
         sale.save(update_fields=["delivery"])
         _give_back_count(sale)
     return sale
+
+
+def is_unconfirmed(command: Command) -> bool:
+    """A money command that failed after going on the wire without a read-back settling it."""
+    return command.state == CommandState.FAILED and command.detail.startswith(UNCONFIRMED)
+
+
+def retry_unconfirmed(meter_ids) -> int:
+    """Queue again, with the same purchase count, the money commands of pending sales that
+    failed *unconfirmed* on meters that have just answered a poll. One query when there are
+    none (the headend calls this after each stored batch). Returns how many were queued."""
+    ids = list(meter_ids)
+    if not ids:
+        return 0
+    waiting = Sale.objects.filter(
+        delivery=Delivery.PENDING,
+        meter_id__in=ids,
+        command__state=CommandState.FAILED,
+        command__detail__startswith=UNCONFIRMED,
+    )
+    if not waiting.exists():
+        return 0
+    queued = 0
+    with transaction.atomic():
+        for sale in waiting.select_for_update(of=("self",)).select_related("command", "meter"):
+            old = sale.command
+            try:
+                command = queue_money_command(sale.meter, old.kind, old.params, None)
+            except ServiceError:
+                continue  # the meter was retired meanwhile: the cashier settles it at the desk
+            sale.command = command
+            sale.save(update_fields=["command"])
+            record(
+                acting_user=None,
+                action="sale.redeliver",
+                obj=sale,
+                site=sale.site,
+                before={"command": old.pk, "detail": old.detail},
+                after={"command": command.pk, "purchase_count": sale.purchase_count},
+            )
+            queued += 1
+    return queued
 
 
 def cancel_delivery(sale: Sale) -> None:
@@ -150,6 +201,14 @@ def cancel_delivery(sale: Sale) -> None:
         raise ConflictError(
             _("The money is already on the meter; it cannot be corrected."),
             code="delivered_to_meter",
+        )
+    if is_unconfirmed(command):
+        raise ConflictError(
+            _(
+                "The money may already be on the meter: it is written again when the meter"
+                " answers; correct it once the outcome is known."
+            ),
+            code="delivery_uncertain",
         )
     later = Sale.objects.filter(
         meter_id=sale.meter_id,
