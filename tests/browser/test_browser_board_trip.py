@@ -3,17 +3,14 @@ left open in the browser, shows the relay open without a reload."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from decimal import Decimal
 
 import pytest
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import HeadendThread
 
-from openprepaid.domain.metering.repository import DjangoRepository
 from openprepaid.domain.sites import services as site_services
 from openprepaid.headend.options import HeadendOptions
-from openprepaid.headend.service import Headend
 from openprepaid.simulator.runner import SimulatorThread
 from openprepaid.simulator.sitespec import GatewaySpec, MeterSpec, SiteSpec
 
@@ -32,31 +29,9 @@ FAST = HeadendOptions(
 )
 
 
-class HeadendThread:
-    """The headend on its own event loop in a background thread, as ``openprepaid headend``."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.headend = Headend(DjangoRepository(), options=FAST)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        self.loop.run_until_complete(self.headend.run())
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        asyncio.run_coroutine_threadsafe(self.headend.stop(), self.loop).result(30)
-        self.thread.join(30)
-
-
 @pytest.fixture
 def building(site):
-    spec = SiteSpec(
-        (GatewaySpec("GW-1F", port=0, meters=tuple(MeterSpec(a) for a in ADDRESSES)),)
-    )
+    spec = SiteSpec((GatewaySpec("GW-1F", port=0, meters=tuple(MeterSpec(a) for a in ADDRESSES)),))
     with SimulatorThread(spec, timing=False, opening_balance=(Decimal(500), Decimal(600))) as sim:
         host, port = sim.address("GW-1F")
         gateway = site_services.create_gateway(
@@ -83,7 +58,7 @@ def building(site):
 
 
 def test_a_trip_clicked_in_the_console_shows_on_the_live_board(page, site, admin, building):
-    with HeadendThread():
+    with HeadendThread(options=FAST):
         page.goto("/")
         page.fill("input[name=username]", "admin")
         page.fill("input[name=password]", PASSWORD)

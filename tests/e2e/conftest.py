@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import gc
 import os
 import signal
 import subprocess
@@ -21,10 +20,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.db import connections
 
 from openprepaid.domain.metering.repository import DjangoRepository
 from openprepaid.headend.options import HeadendOptions
@@ -50,6 +51,10 @@ FAST = HeadendOptions(
 )
 
 
+#: The headend's database worker threads (as many as ``asyncio.to_thread`` would use).
+WORKERS = min(32, (os.cpu_count() or 1) + 4)
+
+
 def wait_for(
     what: str,
     check: Callable[[], object],
@@ -70,8 +75,41 @@ def wait_for(
         time.sleep(every)
 
 
+class DatabaseWorkers(ThreadPoolExecutor):
+    """The worker threads of the headend's event loop (its ``asyncio.to_thread`` calls into the
+    repository), each with its own database connection. All of them are started at once, and on
+    shutdown each one closes its connections before it ends (``connections.close_all()`` acts on
+    the calling thread's connections only), so the test database can be dropped afterwards."""
+
+    def __init__(self, workers: int = WORKERS) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix="headend-db")
+        self.workers = workers
+        self._closed = False
+        # Started now, the pool holds exactly ``workers`` threads until it is shut down.
+        self._on_every_thread(lambda: None)
+
+    def _on_every_thread(self, action: Callable[[], object]) -> None:
+        """Run ``action`` once in each worker thread: every call waits for all the others, so no
+        thread can take two of them."""
+        barrier = threading.Barrier(self.workers)
+
+        def once() -> None:
+            action()
+            barrier.wait(timeout=60)
+
+        for future in [self.submit(once) for _ in range(self.workers)]:
+            future.result()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if not self._closed:
+            self._closed = True
+            self._on_every_thread(connections.close_all)
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 class HeadendThread:
-    """The headend on its own event loop in a background thread, as ``openprepaid headend``."""
+    """The headend on its own event loop in a background thread, as ``openprepaid headend``;
+    its database calls run on :class:`DatabaseWorkers`."""
 
     def __init__(
         self, *, options: HeadendOptions = FAST, full_every: dt.timedelta | None = None
@@ -83,14 +121,14 @@ class HeadendThread:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        self.loop.set_default_executor(DatabaseWorkers())
         try:
             self.loop.run_until_complete(self.headend.run())
         finally:
-            # The repository's worker threads each hold a database connection: end the threads
-            # and let their connections go, so the test database can be dropped afterwards.
+            # The workers close their database connections and end; so does this thread.
             self.loop.run_until_complete(self.loop.shutdown_default_executor())
             self.loop.close()
-            gc.collect()
+            connections.close_all()
 
     def __enter__(self) -> HeadendThread:
         self.thread.start()

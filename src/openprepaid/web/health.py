@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Max
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from openprepaid.domain.metering import selectors
-from openprepaid.domain.metering.models import GatewayHealth
 
 ALIVE_WITHIN = dt.timedelta(minutes=2)
 
@@ -27,7 +25,7 @@ ALIVE_WITHIN = dt.timedelta(minutes=2)
 def headend_health(request) -> JsonResponse:
     now = timezone.now()
     summary = selectors.health_summary(now=now)
-    last = GatewayHealth.objects.aggregate(last=Max("updated_at"))["last"]
+    last = selectors.last_gateway_report()
     alive = last is not None and now - last <= ALIVE_WITHIN
     summary["headend"] = {
         "alive": alive,

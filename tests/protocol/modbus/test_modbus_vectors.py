@@ -27,9 +27,7 @@ from openprepaid.protocol.modbus import (
 from openprepaid.protocol.modbus.acrel import DDSY1352
 
 VECTORS_PATH = Path(__file__).resolve().parents[3].parent / "shared" / "protocol" / "vectors.json"
-VECTORS = [
-    v for v in json.loads(VECTORS_PATH.read_text("utf-8")) if v["proto"] == "modbus-rtu"
-]
+VECTORS = [v for v in json.loads(VECTORS_PATH.read_text("utf-8")) if v["proto"] == "modbus-rtu"]
 
 
 def _id(v):

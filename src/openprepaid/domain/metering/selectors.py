@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from openprepaid.domain.metering.models import (
     Command,
     CommandBatch,
     ContactAlarm,
+    GatewayHealth,
     MeterReading,
     MeterStatus,
 )
@@ -273,9 +274,10 @@ def batches_for(operator):
 
 
 def batch_commands(batch: CommandBatch) -> list[Command]:
-    """Each meter's command of the batch, in unit order."""
+    """Each meter's command of the batch, in unit order (with the meter's unit, floor and
+    building)."""
     return list(
-        batch.commands.select_related("meter__unit", "requested_by").order_by(
+        batch.commands.select_related("meter__unit__floor__building", "requested_by").order_by(
             "meter__unit__code", "meter__address"
         )
     )
@@ -379,6 +381,12 @@ def gateway_health(operator, *, now: dt.datetime | None = None) -> list[GatewayH
             )
         )
     return result
+
+
+def last_gateway_report() -> dt.datetime | None:
+    """When the headend last wrote a gateway line's statistics (it does every few seconds while
+    it runs); ``None`` if it never did."""
+    return GatewayHealth.objects.aggregate(last=Max("updated_at"))["last"]
 
 
 def health_summary(*, now: dt.datetime | None = None) -> dict:

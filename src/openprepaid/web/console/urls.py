@@ -3,6 +3,7 @@
 from django.urls import path
 
 from openprepaid.web.console.views import (
+    accounts_desk,
     auth,
     billing,
     billing_tariffs,
@@ -75,12 +76,14 @@ urlpatterns = [
         "sales/accounts/<int:pk>/statement/", sales.StatementView.as_view(), name="sales_statement"
     ),
     path("sales/accounts/<int:pk>/sell/", sales.SellView.as_view(), name="sales_sell"),
-    path("sales/accounts/<int:pk>/open/", sales.OpenView.as_view(), name="sales_open"),
-    path("sales/accounts/<int:pk>/refund/", sales.RefundView.as_view(), name="sales_refund"),
-    path("sales/accounts/<int:pk>/close/", sales.CloseView.as_view(), name="sales_close"),
-    path("sales/accounts/<int:pk>/swap/", sales.SwapView.as_view(), name="sales_swap"),
+    path("sales/accounts/<int:pk>/open/", accounts_desk.OpenView.as_view(), name="sales_open"),
+    path(
+        "sales/accounts/<int:pk>/refund/", accounts_desk.RefundView.as_view(), name="sales_refund"
+    ),
+    path("sales/accounts/<int:pk>/close/", accounts_desk.CloseView.as_view(), name="sales_close"),
+    path("sales/accounts/<int:pk>/swap/", accounts_desk.SwapView.as_view(), name="sales_swap"),
     path("sales/<int:pk>/", sales.SaleView.as_view(), name="sales_sale"),
-    path("sales/<int:pk>/correct/", sales.CorrectView.as_view(), name="sales_correct"),
+    path("sales/<int:pk>/correct/", accounts_desk.CorrectView.as_view(), name="sales_correct"),
     path("sales/<int:pk>/receipt.pdf", sales.ReceiptPdfView.as_view(), name="sales_receipt"),
     # operators
     path("operators/", operators.OperatorListView.as_view(), name="operator_list"),

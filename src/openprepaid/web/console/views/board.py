@@ -30,7 +30,7 @@ from openprepaid.domain.metering import selectors as metering
 from openprepaid.domain.operators.roles import Capability
 from openprepaid.domain.sites import selectors
 from openprepaid.domain.sites.models import Lifecycle
-from openprepaid.domain.tenants.models import AccountMeter
+from openprepaid.domain.tenants.selectors import current_tenant_names
 from openprepaid.web.console.filters import BoardFilterForm
 from openprepaid.web.console.labels import METER_STATES
 from openprepaid.web.console.views.base import ConsoleMixin, is_partial
@@ -98,7 +98,7 @@ def board_grid(operator, *, site, building=None, floor=None, gateway=None, state
     )
     refs = [_MeterRef(row[0]) for row in rows]
     states = metering.meter_states(refs) if refs else {}
-    tenants = tenant_names(site)
+    tenants = current_tenant_names(site)
     detail_url = reverse("console:meter_detail", args=[0])[:-2]  # ".../meters/" + pk + "/"
     texts = _Texts()
     buildings: dict[int, GridBuilding] = {}
@@ -122,17 +122,6 @@ def board_grid(operator, *, site, building=None, floor=None, gateway=None, state
             _tile(texts, detail_url, pk, address, code, live, unit_code, unit_name, tenants.get(pk))
         )
     return list(buildings.values()), counts
-
-
-def tenant_names(site) -> dict[int, str]:
-    """Meter id → the name of the tenant whose account holds the meter now, for the whole site
-    in one query of plain values (``current_accounts`` builds an account and a tenant object per
-    meter, which for ten thousand meters costs the whole time budget of the board)."""
-    return dict(
-        AccountMeter.objects.filter(detached_at__isnull=True, account__site=site).values_list(
-            "meter_id", "account__tenant__name"
-        )
-    )
 
 
 def _lifecycle_state(lifecycle: str) -> str:

@@ -12,6 +12,8 @@ The headend carries the commands out; these pages only write the request and sho
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -25,14 +27,16 @@ from django.views.generic import TemplateView
 from openprepaid.domain.errors import PermissionDeniedError, ServiceError
 from openprepaid.domain.metering import selectors as metering
 from openprepaid.domain.metering import services
-from openprepaid.domain.metering.models import CommandBatch
-from openprepaid.domain.operators.permissions import can, limit_to_sites
+from openprepaid.domain.operators.permissions import can
 from openprepaid.domain.operators.roles import Capability
 from openprepaid.domain.sites import selectors as site_selectors
 from openprepaid.headend.model import FINAL_STATES, CommandKind
 from openprepaid.web.console.forms import BatchCommandForm, command_params_form
 from openprepaid.web.console.labels import command_kind_label
 from openprepaid.web.console.views.base import ConsoleMixin, is_partial
+
+if TYPE_CHECKING:
+    from openprepaid.domain.metering.models import CommandBatch
 
 COMMAND_ROWS = 20
 POLL_SECONDS = 2
@@ -140,10 +144,6 @@ class MeterCommandsView(ConsoleMixin, TemplateView):
 # ------------------------------------------------------------------------------- batches
 
 
-def batches_for(operator):
-    return limit_to_sites(CommandBatch.objects.select_related("site", "requested_by"), operator)
-
-
 class BatchListView(ConsoleMixin, TemplateView):
     template_name = "console/batch_list.html"
     title = _("Batch commands")
@@ -212,7 +212,9 @@ class BatchDetailView(ConsoleMixin, TemplateView):
 
     def get_batch(self) -> CommandBatch:
         if not hasattr(self, "batch"):
-            self.batch = get_object_or_404(batches_for(self.request.user), pk=self.kwargs["pk"])
+            self.batch = get_object_or_404(
+                metering.batches_for(self.request.user), pk=self.kwargs["pk"]
+            )
         return self.batch
 
     def get_title(self):
@@ -225,11 +227,7 @@ class BatchDetailView(ConsoleMixin, TemplateView):
     def get_context_data(self, **kwargs):
         batch = self.get_batch()
         progress = metering.batch_progress(batch)
-        commands = list(
-            batch.commands.select_related("meter__unit__floor__building", "requested_by").order_by(
-                "meter__unit__code", "meter__address"
-            )
-        )
+        commands = metering.batch_commands(batch)
         kwargs.update(
             batch=batch,
             progress=sorted(progress.items()),
