@@ -63,6 +63,9 @@ def test_the_meter_answering_again_queues_the_same_command_once(sale):
     again = sale.command
     assert again.pk != first.pk
     assert (again.kind, again.state, again.params) == ("open_account", "queued", first.params)
+    # It carries the earlier attempt: a meter silent again leaves it unconfirmed, not failed.
+    first.refresh_from_db()
+    assert again.attempts == first.attempts >= 1
     assert Command.objects.filter(meter=sale.meter).count() == 2
     assert SystemLog.objects.filter(action="sale.redeliver").count() == 1
     # The headend confirms it (the meter shows the purchase count): the sale is delivered.

@@ -136,12 +136,14 @@ def request_batch(
 
 
 def queue_money_command(
-    meter: Meter, kind: CommandKind | str, params: dict, acting_user
+    meter: Meter, kind: CommandKind | str, params: dict, acting_user, *, attempts: int = 0
 ) -> Command:
     """Queue an open-account or recharge command carrying a sale's money to a meter. Only the
     billing services call this, inside the sale's transaction (which checks the permission and
     writes the system-log row). Money commands never expire and are never superseded: paid
-    money must reach the meter or be corrected at the desk."""
+    money must reach the meter or be corrected at the desk. ``attempts`` > 0 queues the money
+    again after an attempt that may have reached the meter: the headend then treats a meter it
+    cannot read as "unconfirmed", never as "not sent"."""
     kind = CommandKind(kind)
     if kind not in MONEY_KINDS:
         raise ValueError(f"{kind} is not a money command")
@@ -152,6 +154,7 @@ def queue_money_command(
         params=dict(params),
         origin=CommandOrigin.OPERATOR,
         requested_by=acting_user if getattr(acting_user, "pk", None) else None,
+        attempts=attempts,
     )
 
 

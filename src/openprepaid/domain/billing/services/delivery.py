@@ -11,8 +11,10 @@ it failed, expired or was superseded — except a failure the headend marks *unc
 command went on the wire but no read-back settled it: the money may be on the meter). Such a
 sale stays ``pending`` with its purchase count, and :func:`retry_unconfirmed` queues the same
 command again (same purchase count N) as soon as the meter answers a poll: the headend reads
-the meter first, so N already on the meter is confirmed without sending, N−1 is sent. Giving
-the count back or refunding would risk paying twice.
+the meter first, so N already on the meter is confirmed without sending, N−1 is sent. The new
+command carries the earlier attempts, so a meter that falls silent again leaves it unconfirmed
+(pending) rather than "not sent" (failed). Giving the count back or refunding would risk paying
+twice.
 
 A failed sale's money stays in the ledger on that meter's wallet: the cashier corrects it (冲正,
 the money comes back out of the ledger) and sells again, or closes the account (closing refuses
@@ -163,7 +165,9 @@ def retry_unconfirmed(meter_ids) -> int:
         for sale in waiting.select_for_update(of=("self",)).select_related("command", "meter"):
             old = sale.command
             try:
-                command = queue_money_command(sale.meter, old.kind, old.params, None)
+                command = queue_money_command(
+                    sale.meter, old.kind, old.params, None, attempts=max(1, old.attempts)
+                )
             except ServiceError:
                 continue  # the meter was retired meanwhile: the cashier settles it at the desk
             sale.command = command
