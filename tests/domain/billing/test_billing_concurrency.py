@@ -1,5 +1,6 @@
-"""Concurrent sales on one account (PostgreSQL, real threads): the balance row lock means no
-update is lost and receipt numbers never repeat."""
+"""Concurrent sales on one account from real threads: no update is lost and receipt numbers
+never repeat. On PostgreSQL the balance row lock serialises them; on SQLite every transaction
+begins IMMEDIATE (settings), which serialises writers on the whole file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from openprepaid.domain.billing import ledger, services
 from openprepaid.domain.billing.models import AccountBalance, LedgerEntry, Sale
@@ -15,12 +16,7 @@ from openprepaid.domain.billing.models import AccountBalance, LedgerEntry, Sale
 THREADS = 8
 SALES = 10
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="row locks need PostgreSQL's concurrency"
-    ),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_concurrent_sales_never_lose_an_update(register, make_meter, cashier):
